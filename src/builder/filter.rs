@@ -1,0 +1,348 @@
+//! Filters and modifiers, implemented once for every builder that takes them.
+
+use super::{Builder, Filterable, Reads};
+use crate::error::Error;
+use crate::filter::{in_list, op_value, FilterValue, Is};
+
+impl<Op: Filterable, S> Builder<Op, S> {
+    fn op_filter(mut self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
+        self.parts.push_query(column.to_owned(), op_value(op, value));
+        self
+    }
+
+    /// `column = value`: `?column=eq.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").eq("title", "a,b").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=eq.a%2Cb"));
+    /// ```
+    pub fn eq(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "eq", &value)
+    }
+
+    /// `column <> value`: `?column=neq.value`.
+    pub fn neq(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "neq", &value)
+    }
+
+    /// `column > value`: `?column=gt.value`.
+    pub fn gt(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "gt", &value)
+    }
+
+    /// `column >= value`: `?column=gte.value`.
+    pub fn gte(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "gte", &value)
+    }
+
+    /// `column < value`: `?column=lt.value`.
+    pub fn lt(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "lt", &value)
+    }
+
+    /// `column <= value`: `?column=lte.value`.
+    pub fn lte(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "lte", &value)
+    }
+
+    /// `column LIKE pattern` (`*` may stand for `%`): `?column=like.pattern`.
+    pub fn like(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "like", &pattern)
+    }
+
+    /// `column ILIKE pattern` (case-insensitive): `?column=ilike.pattern`.
+    pub fn ilike(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "ilike", &pattern)
+    }
+
+    /// `column IS NULL / TRUE / FALSE / UNKNOWN`: `?column=is.null`.
+    pub fn is(self, column: impl AsRef<str>, value: impl Into<Is>) -> Self {
+        let value = value.into();
+        self.op_filter(column.as_ref(), "is", &value.as_str())
+    }
+
+    /// `column IN (values)`: `?column=in.(a,b)`. Duplicates are dropped; an element holding
+    /// `,` `(` `)` `"` `\` or surrounding spaces is quoted and escaped so PostgREST reads it
+    /// back exactly (supabase-js sends `"` and `\` unescaped, which PostgREST misreads).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").in_("title", ["Paris,France", "Quote:\""]).build().unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=*&title=in.%28%22Paris%2CFrance%22%2C%22Quote%3A%5C%22%22%29")
+    /// );
+    /// ```
+    pub fn in_<I, V>(mut self, column: impl AsRef<str>, values: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        let list = in_list(values);
+        self.parts
+            .push_query(column.as_ref().to_owned(), format!("in.{list}"));
+        self
+    }
+
+    /// `NOT (column <op> value)`: `?column=not.<op>.value`, the operator given raw
+    /// (`"is"`, `"eq"`, `"cs"`, ...), the value as written.
+    pub fn not(self, column: impl AsRef<str>, operator: &str, value: impl FilterValue) -> Self {
+        let op = format!("not.{operator}");
+        self.op_filter(column.as_ref(), &op, &value)
+    }
+
+    /// A raw filter: `?column=<operator>.<value>`, both sent exactly as given. The escape hatch
+    /// for operators without their own method; the value is not quoted or escaped.
+    pub fn filter(self, column: impl AsRef<str>, operator: &str, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), operator, &value)
+    }
+
+    /// One `eq` filter per pair: `match_([("user_id", "u1"), ("grant_id", "g1")])`.
+    pub fn match_<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: FilterValue,
+    {
+        for (k, v) in pairs {
+            self = self.op_filter(k.as_ref(), "eq", &v);
+        }
+        self
+    }
+
+    /// A raw `or` group, written in PostgREST's syntax: `or("a.eq.1,b.eq.2")` sends
+    /// `?or=(a.eq.1,b.eq.2)`. Values are not escaped: quote any containing `,` `(` `)`.
+    pub fn or(mut self, filters: impl AsRef<str>) -> Self {
+        self.parts
+            .push_query("or", format!("({})", filters.as_ref()));
+        self
+    }
+
+    /// Applies `f` to the builder only when `value` is `Some`, keeping optional filters in one
+    /// chain.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let action: Option<&str> = None;
+    /// let req = client
+    ///     .from("user_interactions")
+    ///     .select("*")
+    ///     .optional(action, |b, a| b.eq("action", a))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
+    /// ```
+    pub fn optional<V>(self, value: Option<V>, f: impl FnOnce(Self, V) -> Self) -> Self {
+        match value {
+            Some(v) => f(self, v),
+            None => self,
+        }
+    }
+}
+
+/// Sort order for [`Builder::order`]: ascending by default, nulls placement left to the server
+/// unless set.
+///
+/// ```
+/// # use supabase_rest::{Client, Order};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client
+///     .from("grants")
+///     .select("*")
+///     .order("deadline", Order::asc())
+///     .order("amount", Order::desc().nulls_last())
+///     .build()
+///     .unwrap();
+/// assert_eq!(
+///     req.url().query(),
+///     Some("select=*&order=deadline.asc%2Camount.desc.nullslast")
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Order {
+    descending: bool,
+    nulls_first: Option<bool>,
+    referenced_table: Option<String>,
+}
+
+impl Order {
+    /// Ascending (the default).
+    pub fn asc() -> Self {
+        Order::default()
+    }
+
+    /// Descending.
+    pub fn desc() -> Self {
+        Order {
+            descending: true,
+            ..Order::default()
+        }
+    }
+
+    /// Nulls sort before other values.
+    pub fn nulls_first(mut self) -> Self {
+        self.nulls_first = Some(true);
+        self
+    }
+
+    /// Nulls sort after other values.
+    pub fn nulls_last(mut self) -> Self {
+        self.nulls_first = Some(false);
+        self
+    }
+
+    /// Orders the rows of an embedded resource instead (`?<table>.order=`).
+    pub fn referenced_table(mut self, table: impl Into<String>) -> Self {
+        self.referenced_table = Some(table.into());
+        self
+    }
+}
+
+fn modifier_key(referenced_table: Option<&str>, key: &'static str) -> std::borrow::Cow<'static, str> {
+    match referenced_table {
+        Some(t) => format!("{t}.{key}").into(),
+        None => key.into(),
+    }
+}
+
+impl<Op: Reads, S> Builder<Op, S> {
+    /// Sorts by `column`. Repeated calls add tie-breakers to one `order` parameter, as
+    /// supabase-js does.
+    pub fn order(mut self, column: impl AsRef<str>, order: Order) -> Self {
+        let mut term = format!(
+            "{}.{}",
+            column.as_ref(),
+            if order.descending { "desc" } else { "asc" }
+        );
+        match order.nulls_first {
+            Some(true) => term.push_str(".nullsfirst"),
+            Some(false) => term.push_str(".nullslast"),
+            None => {}
+        }
+        let key = modifier_key(order.referenced_table.as_deref(), "order");
+        match self.parts.query.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, existing)) => {
+                existing.push(',');
+                existing.push_str(&term);
+            }
+            None => self.parts.push_query(key, term),
+        }
+        self
+    }
+
+    /// At most `n` rows: `?limit=n`.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.parts.set_query("limit", n.to_string());
+        self
+    }
+
+    /// At most `n` rows of an embedded resource: `?<table>.limit=n`.
+    pub fn referenced_limit(mut self, table: impl AsRef<str>, n: u64) -> Self {
+        let key = modifier_key(Some(table.as_ref()), "limit");
+        self.parts.set_query(key, n.to_string());
+        self
+    }
+
+    /// Rows `from..=to` (0-based, inclusive): `?offset=from&limit=to-from+1`.
+    /// `to < from` fails with [`Error::InvalidRequest`].
+    pub fn range(self, from: u64, to: u64) -> Self {
+        self.range_for(None, from, to)
+    }
+
+    /// [`Builder::range`] on an embedded resource: `?<table>.offset=..&<table>.limit=..`.
+    pub fn referenced_range(self, table: impl AsRef<str>, from: u64, to: u64) -> Self {
+        self.range_for(Some(table.as_ref()), from, to)
+    }
+
+    fn range_for(mut self, table: Option<&str>, from: u64, to: u64) -> Self {
+        if to < from {
+            self.parts.fail(Error::invalid(format!(
+                "range end {to} is before its start {from}"
+            )));
+            return self;
+        }
+        self.parts
+            .set_query(modifier_key(table, "offset"), from.to_string());
+        self.parts
+            .set_query(modifier_key(table, "limit"), (to - from + 1).to_string());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, Is, Order};
+
+    fn client() -> Client {
+        Client::new("http://localhost:54321", "anon-key").unwrap()
+    }
+
+    fn query<Op, S: crate::response::Shape>(b: super::Builder<Op, S>) -> String {
+        b.build().unwrap().url().query().unwrap_or("").to_owned()
+    }
+
+    #[test]
+    fn basic_filters_in_call_order() {
+        let q = query(
+            client()
+                .from("t")
+                .select("*")
+                .eq("a", 1)
+                .neq("b", "x")
+                .gt("c", 2.5)
+                .gte("d", "2024-01-01")
+                .lt("e", -1)
+                .lte("f", "2024-12-31T23:59:59+00:00")
+                .is("g", Is::Null)
+                .is("h", false)
+                .in_("i", ["saved", "applied"]),
+        );
+        assert_eq!(
+            q,
+            "select=*&a=eq.1&b=neq.x&c=gt.2.5&d=gte.2024-01-01&e=lt.-1&f=lte.2024-12-31T23%3A59%3A59%2B00%3A00&g=is.null&h=is.false&i=in.%28saved%2Capplied%29"
+        );
+    }
+
+    #[test]
+    fn range_and_limit_replace_in_place() {
+        assert_eq!(query(client().from("t").select("*").range(0, 9)), "select=*&offset=0&limit=10");
+        assert_eq!(
+            query(client().from("t").select("*").limit(5).range(20, 29)),
+            "select=*&limit=10&offset=20"
+        );
+        let err = client().from("t").select("*").range(5, 1).build().unwrap_err();
+        assert!(matches!(err, crate::Error::InvalidRequest(_)));
+    }
+
+    #[test]
+    fn order_terms_merge_per_key() {
+        assert_eq!(
+            query(
+                client()
+                    .from("t")
+                    .select("*")
+                    .order("deadline", Order::asc())
+                    .order("amount", Order::desc().nulls_last())
+                    .order("id", Order::default())
+                    .order("name", Order::asc().referenced_table("instruments"))
+            ),
+            "select=*&order=deadline.asc%2Camount.desc.nullslast%2Cid.asc&instruments.order=name.asc"
+        );
+    }
+
+    #[test]
+    fn update_filters_and_select_keep_call_order() {
+        let q = query(
+            client()
+                .from("t")
+                .update(&serde_json::json!({"a": 1}))
+                .eq("id", 1)
+                .select::<serde_json::Value>("*"),
+        );
+        assert_eq!(q, "id=eq.1&select=*");
+    }
+}

@@ -1,0 +1,471 @@
+//! Request builders: one builder type per operation, all sharing [`RequestParts`].
+//!
+//! [`Builder<Op, S>`] is a plain value: `Op` names the operation (so verb-specific methods such as
+//! `on_conflict` exist only on upserts) and `S` is the output [`Shape`] (what `.await` returns).
+//! The aliases [`SelectBuilder`], [`InsertBuilder`], [`UpsertBuilder`], [`UpdateBuilder`],
+//! [`DeleteBuilder`] and [`RpcBuilder`] are the names to use.
+
+mod filter;
+mod query;
+mod rpc;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use filter::Order;
+pub use query::QueryBuilder;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::filter::{clean_columns, encode_query};
+use crate::prefer::Prefer;
+use crate::response::{Countable, Counted, Json, NoContent, Retype, RowSet, Rows, Shape};
+use crate::Count;
+
+/// Operation markers for [`Builder`]. They only select which methods a builder offers.
+pub mod op {
+    /// `GET` on a table or view: `from(t).select(cols)`.
+    #[derive(Debug)]
+    pub struct Select;
+    /// `POST` without conflict resolution: `from(t).insert(&rows)`.
+    #[derive(Debug)]
+    pub struct Insert;
+    /// `POST` with `Prefer: resolution=...`: `from(t).upsert(&rows)`.
+    #[derive(Debug)]
+    pub struct Upsert;
+    /// `PATCH`: `from(t).update(&patch)`.
+    #[derive(Debug)]
+    pub struct Update;
+    /// `DELETE`: `from(t).delete()`.
+    #[derive(Debug)]
+    pub struct Delete;
+    /// A function call: `client.rpc(f, &args)`.
+    #[derive(Debug)]
+    pub struct Rpc;
+}
+
+mod sealed {
+    pub trait Operation {}
+    impl Operation for super::op::Select {}
+    impl Operation for super::op::Insert {}
+    impl Operation for super::op::Upsert {}
+    impl Operation for super::op::Update {}
+    impl Operation for super::op::Delete {}
+    impl Operation for super::op::Rpc {}
+}
+
+/// Operations that take row filters (`eq`, `in_`, ...): select, update, delete and rpc.
+pub trait Filterable: sealed::Operation {}
+impl Filterable for op::Select {}
+impl Filterable for op::Update {}
+impl Filterable for op::Delete {}
+impl Filterable for op::Rpc {}
+
+/// Operations that read rows and so take `order`, `limit` and `range`: select and rpc.
+pub trait Reads: sealed::Operation {}
+impl Reads for op::Select {}
+impl Reads for op::Rpc {}
+
+/// Writes that can return the affected rows with `.select(cols)`.
+pub trait Writes: sealed::Operation {}
+impl Writes for op::Insert {}
+impl Writes for op::Upsert {}
+impl Writes for op::Update {}
+impl Writes for op::Delete {}
+
+/// A request being built. Use the aliases ([`SelectBuilder`], [`UpsertBuilder`], ...).
+///
+/// Nothing is sent until the builder is awaited; [`Builder::build`] returns the exact
+/// `reqwest::Request` that awaiting would send, without any I/O.
+#[must_use = "builders do nothing until awaited (or built with build())"]
+pub struct Builder<Op, S> {
+    pub(crate) parts: RequestParts,
+    marker: PhantomData<fn() -> (Op, S)>,
+}
+
+/// `from(t).select(cols)`: awaits to `Vec<serde_json::Value>` unless narrowed or retyped.
+pub type SelectBuilder<S = Rows<serde_json::Value>> = Builder<op::Select, S>;
+/// `from(t).insert(&rows)`: awaits to `()` unless `.select(cols)` asks for the rows.
+pub type InsertBuilder<S = NoContent> = Builder<op::Insert, S>;
+/// `from(t).upsert(&rows)`: awaits to `()` unless `.select(cols)` asks for the rows.
+pub type UpsertBuilder<S = NoContent> = Builder<op::Upsert, S>;
+/// `from(t).update(&patch)`: awaits to `()` unless `.select(cols)` asks for the rows.
+pub type UpdateBuilder<S = NoContent> = Builder<op::Update, S>;
+/// `from(t).delete()`: awaits to `()` unless `.select(cols)` asks for the rows.
+pub type DeleteBuilder<S = NoContent> = Builder<op::Delete, S>;
+/// `client.rpc(f, &args)`: awaits to the function's JSON result.
+pub type RpcBuilder<S = Json<serde_json::Value>> = Builder<op::Rpc, S>;
+
+impl<Op, S> Builder<Op, S> {
+    pub(crate) fn from_parts(parts: RequestParts) -> Self {
+        Builder {
+            parts,
+            marker: PhantomData,
+        }
+    }
+
+    fn reshape<S2>(self) -> Builder<Op, S2> {
+        Builder {
+            parts: self.parts,
+            marker: PhantomData,
+        }
+    }
+
+    /// Adds a header to this request only (replacing a client default of the same name).
+    /// A name or value that is not a valid header (CR, LF, NUL ...) makes the request fail
+    /// with [`Error::InvalidRequest`].
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let name = name.as_ref();
+        let parsed = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| Error::invalid(format!("invalid header name {name:?}")))
+            .and_then(|n| {
+                HeaderValue::from_str(value.as_ref())
+                    .map(|v| (n, v))
+                    .map_err(|_| {
+                        Error::invalid(format!(
+                            "value of header {name} contains a character not allowed in a header"
+                        ))
+                    })
+            });
+        match parsed {
+            Ok((n, v)) => {
+                self.parts.headers.insert(n, v);
+            }
+            Err(e) => self.parts.fail(e),
+        }
+        self
+    }
+
+    /// A timeout for this request only, overriding the client's default.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.parts.timeout = Some(timeout);
+        self
+    }
+}
+
+impl<Op, S: Shape> Builder<Op, S> {
+    /// The request that awaiting would send, built without any I/O.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").eq("id", 1).single().build().unwrap();
+    /// assert_eq!(req.method(), "GET");
+    /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
+    /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
+    /// ```
+    pub fn build(self) -> Result<reqwest::Request> {
+        self.parts.into_request(S::ACCEPT)
+    }
+}
+
+impl<Op, S: Retype> Builder<Op, S> {
+    /// Decodes rows into `U` instead of the current row type.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// #[derive(serde::Deserialize)]
+    /// struct Grant { id: uuid::Uuid, title: String }
+    ///
+    /// # async fn run(client: Client) -> supabase_rest::Result<()> {
+    /// let grants: Vec<Grant> = client.from("grants").select("id,title").returns::<Grant>().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn returns<U: DeserializeOwned + Send + 'static>(self) -> Builder<Op, S::With<U>> {
+        self.reshape()
+    }
+}
+
+impl<Op, S: RowSet> Builder<Op, S> {
+    /// Exactly one row: awaits to `T`. Sends `Accept: application/vnd.pgrst.object+json`, so
+    /// the server answers 406 `PGRST116` for zero or several rows (and rolls a write back);
+    /// tell them apart with [`Error::is_no_rows`] and [`Error::is_too_many_rows`].
+    pub fn single(self) -> Builder<Op, S::Single> {
+        self.reshape()
+    }
+
+    /// Zero or one row: awaits to `Option<T>`; more than one row is an error
+    /// ([`Error::is_too_many_rows`]).
+    pub fn maybe_single(self) -> Builder<Op, S::MaybeSingle> {
+        self.reshape()
+    }
+}
+
+impl<Op, S: Countable> Builder<Op, S> {
+    /// Asks for a total count (`Prefer: count=...`); awaiting then returns
+    /// [`WithCount`](crate::WithCount) with the total from `Content-Range`.
+    pub fn count(mut self, count: Count) -> Builder<Op, Counted<S>> {
+        self.parts.prefer.count = Some(count);
+        self.reshape()
+    }
+}
+
+impl<Op: Writes, S: crate::response::Returning> Builder<Op, S> {
+    /// Returns the written rows (`return=representation`) with these columns: awaiting gives
+    /// `Vec<T>`, `T` inferred from use (or chosen with `select::<T>`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("user_interactions")
+    ///     .insert(&serde_json::json!({"user_id": "u1", "grant_id": "g1"}))
+    ///     .select::<serde_json::Value>("id, action")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=id%2Caction"));
+    /// assert_eq!(req.headers()["prefer"], "return=representation");
+    /// ```
+    pub fn select<T: DeserializeOwned + Send + 'static>(
+        mut self,
+        columns: impl AsRef<str>,
+    ) -> Builder<Op, S::Rows<T>> {
+        self.parts.prefer.representation = Some(true);
+        self.parts
+            .set_query("select", clean_columns(columns.as_ref()));
+        self.reshape()
+    }
+
+    /// Runs the write and rolls it back (`Prefer: tx=rollback`), e.g. to validate it. Honoured
+    /// only where the server allows the override (`db-tx-end = *-allow-override`).
+    pub fn rollback(mut self) -> Self {
+        self.parts.prefer.rollback = true;
+        self
+    }
+}
+
+impl<Op, S: Shape> IntoFuture for Builder<Op, S> {
+    type Output = Result<S::Output>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let raw = crate::transport::send(self.parts, S::ACCEPT).await?;
+            S::decode(raw)
+        })
+    }
+}
+
+impl<Op, S> fmt::Debug for Builder<Op, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.parts.fmt(f)
+    }
+}
+
+/// What a request addresses.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Table(String),
+    Rpc(String),
+}
+
+impl Target {
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Target::Table(t) | Target::Rpc(t) => t,
+        }
+    }
+}
+
+/// Everything a request is made of, kept as plain data until `build()`.
+pub(crate) struct RequestParts {
+    pub(crate) client: Client,
+    pub(crate) method: Method,
+    pub(crate) target: Target,
+    /// Upsert conflict target; sent first, as postgrest-js does.
+    pub(crate) on_conflict: Option<String>,
+    /// `columns` of a bulk body; sent right after `on_conflict`.
+    pub(crate) columns: Option<String>,
+    /// Query pairs (decoded form) in call order.
+    pub(crate) query: Vec<(Cow<'static, str>, String)>,
+    pub(crate) prefer: Prefer,
+    /// Overrides the shape's `Accept` (csv, explain, ...).
+    pub(crate) accept: Option<HeaderValue>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) timeout: Option<Duration>,
+    /// The first problem found while building; returned by `build()` and `.await`.
+    pub(crate) error: Option<Error>,
+}
+
+impl RequestParts {
+    pub(crate) fn new(client: Client, method: Method, target: Target) -> Self {
+        let mut parts = RequestParts {
+            client,
+            method,
+            target,
+            on_conflict: None,
+            columns: None,
+            query: Vec::new(),
+            prefer: Prefer::default(),
+            accept: None,
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: None,
+            error: None,
+        };
+        if parts.target.name().is_empty() {
+            parts.fail(Error::invalid("table or function name is empty"));
+        }
+        parts
+    }
+
+    /// Keeps the first error; later ones are consequences.
+    pub(crate) fn fail(&mut self, err: Error) {
+        if self.error.is_none() {
+            self.error = Some(err);
+        }
+    }
+
+    /// Appends a query pair (filters may repeat a key).
+    pub(crate) fn push_query(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
+        self.query.push((key.into(), value));
+    }
+
+    /// Sets a query pair: replaces the first pair with this key in place, or appends.
+    pub(crate) fn set_query(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
+        let key = key.into();
+        match self.query.iter_mut().find(|(k, _)| *k == key) {
+            Some(pair) => pair.1 = value,
+            None => self.query.push((key, value)),
+        }
+    }
+
+    /// Serializes the body once. For an array of objects, also sets `columns` to the union of
+    /// their keys in first-seen order, as postgrest-js does.
+    pub(crate) fn set_json_body<T: Serialize + ?Sized>(&mut self, value: &T) {
+        match serde_json::to_vec(value) {
+            Ok(body) => {
+                match crate::body::array_columns(&body) {
+                    Ok(columns) => self.columns = columns,
+                    Err(e) => self.fail(e),
+                }
+                self.body = Some(Bytes::from(body));
+            }
+            Err(e) => self.fail(Error::invalid(format!("body does not serialize to JSON: {e}"))),
+        }
+    }
+
+    /// The `reqwest::Request` these parts describe.
+    pub(crate) fn into_request(self, shape_accept: Option<&'static str>) -> Result<reqwest::Request> {
+        let RequestParts {
+            client,
+            method,
+            target,
+            on_conflict,
+            columns,
+            query,
+            prefer,
+            accept,
+            headers,
+            body,
+            timeout,
+            error,
+        } = self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let inner = &client.inner;
+        if let Some(msg) = inner.deferred_error {
+            return Err(Error::invalid(msg));
+        }
+
+        let mut url = inner.base.clone();
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|()| Error::invalid("base URL cannot take a path"))?;
+            segments.pop_if_empty();
+            if let Target::Rpc(_) = target {
+                segments.push("rpc");
+            }
+            segments.push(target.name());
+        }
+        let pairs = on_conflict
+            .as_deref()
+            .map(|v| ("on_conflict", v))
+            .into_iter()
+            .chain(columns.as_deref().map(|v| ("columns", v)))
+            .chain(query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
+        let encoded = encode_query(pairs);
+        if !encoded.is_empty() {
+            url.set_query(Some(&encoded));
+        }
+
+        let reads = method == Method::GET || method == Method::HEAD;
+        let mut request = reqwest::Request::new(method, url);
+        let map = request.headers_mut();
+        *map = inner.headers.clone();
+        if let Some(schema) = &inner.schema {
+            let name = if reads { "accept-profile" } else { "content-profile" };
+            map.insert(HeaderName::from_static(name), schema.clone());
+        }
+        if !reads {
+            map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(p) = prefer.header_value() {
+            let value = HeaderValue::try_from(p)
+                .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
+            map.insert(HeaderName::from_static("prefer"), value);
+        }
+        if let Some(a) = accept {
+            map.insert(ACCEPT, a);
+        } else if let Some(a) = shape_accept {
+            map.insert(ACCEPT, HeaderValue::from_static(a));
+        }
+        for (name, value) in headers.iter() {
+            map.insert(name.clone(), value.clone());
+        }
+        if let Some(body) = body {
+            *request.body_mut() = Some(reqwest::Body::from(body));
+        }
+        if let Some(t) = timeout.or(inner.timeout) {
+            *request.timeout_mut() = Some(t);
+        }
+        Ok(request)
+    }
+}
+
+impl fmt::Debug for RequestParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RequestParts {
+            client,
+            method,
+            target,
+            on_conflict,
+            columns,
+            query,
+            prefer,
+            accept,
+            headers,
+            body,
+            timeout,
+            error,
+        } = self;
+        let header_names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("Builder")
+            .field("client", client)
+            .field("method", method)
+            .field("target", target)
+            .field("on_conflict", on_conflict)
+            .field("columns", columns)
+            .field("query", query)
+            .field("prefer", &prefer.header_value())
+            .field("accept", accept)
+            .field("header_names", &header_names)
+            .field("body_bytes", &body.as_ref().map(Bytes::len))
+            .field("timeout", timeout)
+            .field("error", error)
+            .finish()
+    }
+}

@@ -1,0 +1,488 @@
+//! `Client` and `ClientBuilder`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use serde::Serialize;
+use url::Url;
+
+use crate::builder::{QueryBuilder, RequestParts, RpcBuilder, Target};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The `x-client-info` value this crate sends, naming itself and its version.
+pub const CLIENT_INFO: &str = concat!("supabase-rest/", env!("CARGO_PKG_VERSION"), "; runtime=rust");
+
+/// Default cap on a response body: larger answers fail with a decode error instead of
+/// exhausting memory. Change it with [`ClientBuilder::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A client for one Supabase project (or one PostgREST server).
+///
+/// Cloning is cheap (an `Arc` inside) and clones share one connection pool; there is no need to
+/// wrap it in an `Arc`. [`Client::with_access_token`] gives a per-user clone whose requests run
+/// under that user's row-level security.
+///
+/// ```
+/// use supabase_rest::Client;
+///
+/// let client = Client::new("https://xyz.supabase.co", "anon-key")?;
+/// let req = client.from("grants").select("id,title").eq("status", "open").limit(10).build()?;
+/// assert_eq!(
+///     req.url().as_str(),
+///     "https://xyz.supabase.co/rest/v1/grants?select=id%2Ctitle&status=eq.open&limit=10"
+/// );
+/// # Ok::<(), supabase_rest::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) http: reqwest::Client,
+    /// `<project>/rest/v1` or the bare PostgREST URL, without a trailing slash, parsed once.
+    pub(crate) base: Url,
+    /// `apikey`, `Authorization`, `x-client-info` and the caller's default headers.
+    pub(crate) headers: HeaderMap,
+    /// The schema sent as `Accept-Profile` / `Content-Profile`; `None` sends neither.
+    pub(crate) schema: Option<HeaderValue>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) api_key: Secret,
+    /// A problem found after construction (e.g. an access token with CR/LF); every request
+    /// built from this client fails with it.
+    pub(crate) deferred_error: Option<&'static str>,
+}
+
+impl Client {
+    /// A client for a Supabase project URL (`https://<ref>.supabase.co`) and its api key.
+    ///
+    /// Requests go to `<url>/rest/v1`. Use [`Client::builder`] for more settings.
+    pub fn new(project_url: impl AsRef<str>, api_key: impl Into<String>) -> Result<Client> {
+        Client::builder(project_url, api_key).build()
+    }
+
+    /// A [`ClientBuilder`] for a project URL and api key.
+    pub fn builder(project_url: impl AsRef<str>, api_key: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(project_url.as_ref(), api_key.into())
+    }
+
+    /// A clone whose requests carry `Authorization: Bearer <token>`: the signed-in user's JWT,
+    /// so PostgREST applies that user's row-level security. The api key still goes in `apikey`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// let anon = Client::new("https://xyz.supabase.co", "anon-key")?;
+    /// let user = anon.with_access_token("user-jwt");
+    /// let req = user.from("user_interactions").select("*").build()?;
+    /// assert_eq!(req.headers()["authorization"], "Bearer user-jwt");
+    /// assert_eq!(req.headers()["apikey"], "anon-key");
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn with_access_token(&self, token: impl Into<String>) -> Client {
+        let token = Secret::new(token);
+        let mut inner = self.inner.clone_parts();
+        match bearer(&token) {
+            Ok(value) => {
+                inner.headers.insert(AUTHORIZATION, value);
+            }
+            Err(e) => inner.deferred_error = Some(e),
+        }
+        Client {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A clone that targets another schema (`Accept-Profile` / `Content-Profile`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// let client = Client::new("https://xyz.supabase.co", "anon-key")?;
+    /// let req = client.schema("other").from("things").select("*").build()?;
+    /// assert_eq!(req.headers()["accept-profile"], "other");
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn schema(&self, schema: impl AsRef<str>) -> Client {
+        let mut inner = self.inner.clone_parts();
+        match HeaderValue::from_str(schema.as_ref()) {
+            Ok(v) => inner.schema = Some(v),
+            Err(_) => inner.deferred_error = Some("schema name contains a control character"),
+        }
+        Client {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Starts a request on a table or view. The name is percent-encoded into the path, so any
+    /// name PostgREST accepts (spaces, dots, Unicode) works.
+    pub fn from(&self, table: impl Into<String>) -> QueryBuilder {
+        QueryBuilder::new(self.clone(), table.into())
+    }
+
+    /// Calls a database function with `args` as a JSON body (`POST /rpc/<function>`).
+    ///
+    /// Awaiting returns the function's JSON result as `Vec<serde_json::Value>`-shaped rows;
+    /// use `.returns::<T>()` or `.single()` for scalars and typed rows.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.rpc("fn", &serde_json::json!({"a": 1})).build().unwrap();
+    /// assert_eq!(req.method(), "POST");
+    /// assert_eq!(req.url().path(), "/rest/v1/rpc/fn");
+    /// ```
+    pub fn rpc<A: Serialize + ?Sized>(&self, function: impl Into<String>, args: &A) -> RpcBuilder {
+        let mut parts = RequestParts::new(
+            self.clone(),
+            reqwest::Method::POST,
+            Target::Rpc(function.into()),
+        );
+        parts.set_json_body(args);
+        RpcBuilder::from_parts(parts)
+    }
+
+    /// The REST base URL every request starts from (`<project>/rest/v1`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+}
+
+impl ClientInner {
+    fn clone_parts(&self) -> ClientInner {
+        ClientInner {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            headers: self.headers.clone(),
+            schema: self.schema.clone(),
+            timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
+            api_key: self.api_key.clone(),
+            deferred_error: self.deferred_error,
+        }
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ClientInner {
+            http: _,
+            base,
+            headers,
+            schema,
+            timeout,
+            max_response_bytes,
+            api_key,
+            deferred_error,
+        } = &*self.inner;
+        let authorized = headers.contains_key(AUTHORIZATION);
+        f.debug_struct("Client")
+            .field("base", &base.as_str())
+            .field("schema", schema)
+            .field("timeout", timeout)
+            .field("max_response_bytes", max_response_bytes)
+            .field("api_key", api_key)
+            .field("authorization", &if authorized { "<redacted>" } else { "none" })
+            .field("deferred_error", deferred_error)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bearer(token: &Secret) -> std::result::Result<HeaderValue, &'static str> {
+    token.header_value(
+        "Bearer ",
+        "access token contains a character not allowed in a header (CR, LF, NUL or other control)",
+    )
+}
+
+/// Configures a [`Client`]. Setters never fail; the first bad input is reported by
+/// [`ClientBuilder::build`].
+///
+/// ```
+/// use std::time::Duration;
+/// use supabase_rest::Client;
+///
+/// let client = Client::builder("https://xyz.supabase.co", "anon-key")
+///     .access_token("user-jwt")
+///     .schema("public")
+///     .header("x-app-name", "grants-web")
+///     .timeout(Duration::from_secs(10))
+///     .build()?;
+/// # Ok::<(), supabase_rest::Error>(())
+/// ```
+#[must_use = "a ClientBuilder does nothing until build() is called"]
+pub struct ClientBuilder {
+    url: String,
+    api_key: Secret,
+    access_token: Option<Secret>,
+    schema: Option<String>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    http: Option<reqwest::Client>,
+    bare_postgrest: bool,
+    max_response_bytes: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ClientBuilder {
+            url,
+            api_key,
+            access_token,
+            schema,
+            headers,
+            timeout,
+            http: _,
+            bare_postgrest,
+            max_response_bytes,
+        } = self;
+        let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ClientBuilder")
+            .field("url", url)
+            .field("api_key", api_key)
+            .field("access_token", access_token)
+            .field("schema", schema)
+            .field("header_names", &header_names)
+            .field("timeout", timeout)
+            .field("bare_postgrest", bare_postgrest)
+            .field("max_response_bytes", max_response_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    fn new(url: &str, api_key: String) -> Self {
+        ClientBuilder {
+            url: url.to_owned(),
+            api_key: Secret::new(api_key),
+            access_token: None,
+            schema: Some("public".to_owned()),
+            headers: Vec::new(),
+            timeout: None,
+            http: None,
+            bare_postgrest: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// The signed-in user's JWT, sent as `Authorization: Bearer <token>` instead of the api key.
+    pub fn access_token(mut self, token: impl Into<String>) -> Self {
+        self.access_token = Some(Secret::new(token));
+        self
+    }
+
+    /// The default schema (`public` unless set), sent as `Accept-Profile` on reads and
+    /// `Content-Profile` on writes, as supabase-js does.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sends no profile header at all: the server's first exposed schema is used.
+    pub fn no_schema(mut self) -> Self {
+        self.schema = None;
+        self
+    }
+
+    /// A header sent with every request (e.g. `x-app-name`). A per-request header of the same
+    /// name replaces it.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Default timeout for each request, from sending until the body has been read.
+    /// None by default, as in supabase-js. A per-request `.timeout()` overrides it.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Uses this `reqwest::Client` (its pool, proxy and TLS settings) instead of a new one.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Treats the URL as a bare PostgREST server (`http://localhost:3000`): no `/rest/v1` is
+    /// appended.
+    pub fn bare_postgrest(mut self) -> Self {
+        self.bare_postgrest = true;
+        self
+    }
+
+    /// Largest response body accepted, in bytes (default 256 MiB). Larger bodies fail with a
+    /// decode error rather than exhausting memory.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
+        self
+    }
+
+    /// Builds the client, reporting the first invalid setting.
+    pub fn build(self) -> Result<Client> {
+        let ClientBuilder {
+            url,
+            api_key,
+            access_token,
+            schema,
+            headers: extra_headers,
+            timeout,
+            http,
+            bare_postgrest,
+            max_response_bytes,
+        } = self;
+
+        let base = base_url(&url, bare_postgrest)?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("x-client-info"),
+            HeaderValue::from_static(CLIENT_INFO),
+        );
+        if !api_key.is_empty() {
+            let value = api_key
+                .header_value("", "api key contains a character not allowed in a header")
+                .map_err(Error::invalid)?;
+            headers.insert(HeaderName::from_static("apikey"), value);
+        }
+        let bearer_source = access_token.as_ref().unwrap_or(&api_key);
+        if !bearer_source.is_empty() {
+            headers.insert(AUTHORIZATION, bearer(bearer_source).map_err(Error::invalid)?);
+        }
+        for (name, value) in extra_headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::invalid(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::invalid(format!(
+                    "value of header {name} contains a character not allowed in a header"
+                ))
+            })?;
+            headers.insert(name, value);
+        }
+        let schema = schema
+            .map(|s| {
+                HeaderValue::from_str(&s)
+                    .map_err(|_| Error::invalid("schema name contains a control character"))
+            })
+            .transpose()?;
+
+        let http = match http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .build()
+                .map_err(|e| Error::Transport(crate::error::TransportError::new(e)))?,
+        };
+
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                http,
+                base,
+                headers,
+                schema,
+                timeout,
+                max_response_bytes,
+                api_key,
+                deferred_error: None,
+            }),
+        })
+    }
+}
+
+/// `<project>/rest/v1` (or the bare PostgREST URL), without a trailing slash.
+fn base_url(raw: &str, bare_postgrest: bool) -> Result<Url> {
+    let mut url = Url::parse(raw.trim())
+        .map_err(|e| Error::invalid(format!("invalid project URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid("project URL must use http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "project URL must not carry credentials; pass the api key separately",
+        ));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let trimmed = url.path().trim_end_matches('/').to_owned();
+    let path = if bare_postgrest || trimmed.ends_with("/rest/v1") {
+        trimmed
+    } else {
+        format!("{trimmed}/rest/v1")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_url_gets_rest_v1_once() {
+        for raw in [
+            "https://xyz.supabase.co",
+            "https://xyz.supabase.co/",
+            "https://xyz.supabase.co/rest/v1",
+            "https://xyz.supabase.co/rest/v1/",
+        ] {
+            assert_eq!(
+                base_url(raw, false).unwrap().as_str(),
+                "https://xyz.supabase.co/rest/v1",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            base_url("http://localhost:3000/", true).unwrap().as_str(),
+            "http://localhost:3000/"
+        );
+        assert_eq!(
+            base_url("http://localhost:3000/api/", true).unwrap().as_str(),
+            "http://localhost:3000/api"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_clear_errors() {
+        assert!(matches!(base_url("not a url", false), Err(Error::InvalidRequest(_))));
+        assert!(matches!(base_url("ftp://x", false), Err(Error::InvalidRequest(_))));
+        assert!(matches!(
+            base_url("https://user:pw@x.supabase.co", false),
+            Err(Error::InvalidRequest(_))
+        ));
+    }
+
+    #[test]
+    fn debug_hides_key_and_token() {
+        let client = Client::builder("https://xyz.supabase.co", "sentinel-api-key-123")
+            .access_token("sentinel-jwt-456")
+            .build()
+            .unwrap();
+        let user = client.with_access_token("sentinel-jwt-789");
+        for text in [format!("{client:?}"), format!("{user:?}")] {
+            assert!(!text.contains("sentinel"), "{text}");
+        }
+        let builder = Client::builder("https://xyz.supabase.co", "sentinel-api-key-123")
+            .access_token("sentinel-jwt-456");
+        assert!(!format!("{builder:?}").contains("sentinel"));
+    }
+
+    #[test]
+    fn header_injection_is_rejected() {
+        let err = Client::builder("https://xyz.supabase.co", "key\r\nx: y")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)));
+        assert!(!err.to_string().contains("x: y"));
+        let err = Client::builder("https://xyz.supabase.co", "key")
+            .header("x-app", "a\nb")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)));
+        let err = Client::builder("https://xyz.supabase.co", "key")
+            .schema("pub\rlic")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)));
+    }
+}

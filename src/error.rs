@@ -1,0 +1,466 @@
+//! The one error type of the crate and PostgREST's typed error body.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Longest body snippet kept in an error, in bytes.
+pub(crate) const SNIPPET_LIMIT: usize = 512;
+
+/// Everything that can go wrong between building a request and decoding its answer.
+///
+/// Every non-2xx response is an `Err`: [`Error::Api`] when the body is PostgREST's JSON error,
+/// [`Error::Http`] otherwise (a proxy's HTML 502, an empty 500), so the status is never lost.
+///
+/// ```
+/// # use supabase_rest::Error;
+/// fn explain(err: &Error) -> &'static str {
+///     if err.is_unique_violation() {
+///         "already exists"
+///     } else if err.is_rls_violation() {
+///         "not yours"
+///     } else if err.is_no_rows() {
+///         "not found"
+///     } else {
+///         "something else"
+///     }
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// PostgREST answered with its JSON error body (`code`, `message`, `details`, `hint`).
+    #[error("{0}")]
+    Api(Box<PostgrestError>),
+    /// A non-2xx answer whose body is not a PostgREST error (gateway HTML, empty body, ...).
+    #[error("http status {status} without a PostgREST error body")]
+    Http {
+        /// The HTTP status of the answer.
+        status: StatusCode,
+        /// The start of the body (at most 512 bytes, lossily decoded as UTF-8).
+        body: String,
+    },
+    /// The request did not complete within its timeout.
+    #[error("request timed out")]
+    Timeout(#[source] TransportError),
+    /// The request could not be sent or its answer could not be read.
+    #[error("request failed in transport")]
+    Transport(#[source] TransportError),
+    /// A 2xx answer whose body does not have the expected shape.
+    #[error("could not decode the response")]
+    Decode(#[source] Box<DecodeError>),
+    /// The request was rejected before it was sent: a bad identifier, a header value with
+    /// CR/LF, a body that does not serialize, an unusable base URL.
+    #[error("invalid request: {0}")]
+    InvalidRequest(Cow<'static, str>),
+}
+
+impl Error {
+    pub(crate) fn invalid(msg: impl Into<Cow<'static, str>>) -> Self {
+        Error::InvalidRequest(msg.into())
+    }
+
+    /// The HTTP status of the answer, if one arrived.
+    ///
+    /// ```
+    /// # use supabase_rest::Error;
+    /// let err = Error::InvalidRequest("empty table name".into());
+    /// assert_eq!(err.status(), None);
+    /// ```
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Http { status, .. } => Some(*status),
+            Error::Decode(e) => Some(e.status),
+            Error::Timeout(_) | Error::Transport(_) | Error::InvalidRequest(_) => None,
+        }
+    }
+
+    /// PostgREST's or PostgreSQL's error code (`PGRST116`, `23505`, ...), if the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.as_postgrest().map(|e| e.code.as_str())
+    }
+
+    /// The typed PostgREST error body, if this is an [`Error::Api`].
+    pub fn as_postgrest(&self) -> Option<&PostgrestError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// `true` for a timeout, whether while connecting, sending or reading.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// `true` when no connection to the server could be made.
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Transport(t) | Error::Timeout(t) => t.inner.is_connect(),
+            _ => false,
+        }
+    }
+
+    /// `true` for PostgreSQL's unique violation (`23505`, HTTP 409).
+    pub fn is_unique_violation(&self) -> bool {
+        self.code() == Some("23505")
+    }
+
+    /// `true` for PostgreSQL's foreign-key violation (`23503`, HTTP 409).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        self.code() == Some("23503")
+    }
+
+    /// `true` for PostgreSQL's check violation (`23514`), e.g. an unknown interaction action.
+    pub fn is_check_violation(&self) -> bool {
+        self.code() == Some("23514")
+    }
+
+    /// `true` when row-level security rejected the row (`42501` with a row-level security message).
+    ///
+    /// A missing table privilege (`permission denied for table t`) has the same code but is not an
+    /// RLS violation; see [`Error::is_permission_denied`].
+    pub fn is_rls_violation(&self) -> bool {
+        self.as_postgrest()
+            .is_some_and(|e| e.code == "42501" && e.message.contains("row-level security"))
+    }
+
+    /// `true` for any insufficient-privilege error (`42501`): RLS or a missing GRANT.
+    pub fn is_permission_denied(&self) -> bool {
+        self.code() == Some("42501")
+    }
+
+    /// `true` when a `single()` request matched no row (`PGRST116` with 0 rows).
+    pub fn is_no_rows(&self) -> bool {
+        self.as_postgrest().and_then(PostgrestError::row_count) == Some(0)
+    }
+
+    /// `true` when a `single()` or `maybe_single()` request matched more than one row.
+    pub fn is_too_many_rows(&self) -> bool {
+        self.as_postgrest()
+            .and_then(PostgrestError::row_count)
+            .is_some_and(|n| n > 1)
+    }
+
+    /// `true` when what was asked for does not exist: a `single()` that matched no row, or an
+    /// HTTP 404 (unknown table or function).
+    pub fn is_not_found(&self) -> bool {
+        self.is_no_rows() || self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
+    /// `true` for failures that may pass if the same request is sent again: connection errors,
+    /// timeouts, 408, 429, 502, 503, 504, 520 and PostgREST's connection errors (`PGRST000`-`003`).
+    ///
+    /// Whether a retry is *safe* depends on the request too; this only looks at the failure.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Transport(t) => t.inner.is_connect() || t.inner.is_request(),
+            Error::Api(_) | Error::Http { .. } => {
+                let transient_code = matches!(
+                    self.code(),
+                    Some("PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
+                );
+                transient_code
+                    || self
+                        .status()
+                        .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504 | 520))
+            }
+            Error::Decode(_) | Error::InvalidRequest(_) => false,
+        }
+    }
+}
+
+/// PostgREST's error body plus the HTTP status it came with.
+///
+/// `details` is usually a string, but PostgREST sends a JSON array for some errors (`PGRST201`),
+/// so it is kept as JSON; [`PostgrestError::details_str`] gives the text form.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PostgrestError {
+    /// HTTP status of the answer.
+    pub status: StatusCode,
+    /// `PGRSTxxx` or a PostgreSQL SQLSTATE such as `23505`. Empty when the body had none.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// Extra detail (PostgreSQL's DETAIL), string or JSON.
+    pub details: Option<serde_json::Value>,
+    /// PostgreSQL's or PostgREST's hint.
+    pub hint: Option<String>,
+}
+
+impl PostgrestError {
+    /// `details` as text: the string itself, or compact JSON for structured details.
+    pub fn details_str(&self) -> Option<Cow<'_, str>> {
+        match &self.details {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(Cow::Borrowed(s)),
+            Some(other) => Some(Cow::Owned(other.to_string())),
+        }
+    }
+
+    /// For `PGRST116`, the number of rows the result held (from `details`), if it says.
+    pub fn row_count(&self) -> Option<u64> {
+        if self.code != "PGRST116" {
+            return None;
+        }
+        let details = self.details_str()?;
+        details
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .and_then(|n| n.parse().ok())
+    }
+
+    /// Parses a PostgREST error body; `None` when the body is not one.
+    pub(crate) fn from_body(status: StatusCode, body: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Body {
+            code: Option<String>,
+            message: Option<String>,
+            details: Option<serde_json::Value>,
+            hint: Option<serde_json::Value>,
+        }
+        let parsed: Body = serde_json::from_slice(body).ok()?;
+        if parsed.code.is_none() && parsed.message.is_none() {
+            return None;
+        }
+        let hint = match parsed.hint {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s),
+            Some(other) => Some(other.to_string()),
+        };
+        Some(PostgrestError {
+            status,
+            code: parsed.code.unwrap_or_default(),
+            message: parsed.message.unwrap_or_default(),
+            details: parsed.details.filter(|d| !d.is_null()),
+            hint,
+        })
+    }
+}
+
+impl fmt::Display for PostgrestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "postgrest error {}", self.status.as_u16())?;
+        if !self.code.is_empty() {
+            write!(f, " {}", self.code)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PostgrestError {}
+
+/// A failure below HTTP: connecting, sending, reading the body.
+///
+/// The underlying cause is reachable through [`std::error::Error::source`].
+#[derive(Debug)]
+pub struct TransportError {
+    inner: reqwest::Error,
+}
+
+impl TransportError {
+    pub(crate) fn new(inner: reqwest::Error) -> Self {
+        // reqwest's errors carry the URL; ours never holds a credential, but drop it anyway so
+        // error text stays short.
+        TransportError {
+            inner: inner.without_url(),
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.inner.is_connect() {
+            f.write_str("could not connect")
+        } else if self.inner.is_timeout() {
+            f.write_str("timed out")
+        } else if self.inner.is_body() || self.inner.is_decode() {
+            f.write_str("could not read the response body")
+        } else {
+            f.write_str("http transport failed")
+        }
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.inner)
+    }
+}
+
+/// A 2xx answer that could not be decoded into the requested type.
+#[derive(Debug)]
+pub struct DecodeError {
+    /// HTTP status of the answer.
+    pub status: StatusCode,
+    /// The start of the body (at most 512 bytes).
+    pub snippet: String,
+    reason: DecodeReason,
+}
+
+#[derive(Debug)]
+enum DecodeReason {
+    Json(serde_json::Error),
+    Other(Cow<'static, str>),
+}
+
+impl DecodeError {
+    pub(crate) fn json(status: StatusCode, body: &[u8], err: serde_json::Error) -> Error {
+        Error::Decode(Box::new(DecodeError {
+            status,
+            snippet: snippet(body),
+            reason: DecodeReason::Json(err),
+        }))
+    }
+
+    pub(crate) fn other(
+        status: StatusCode,
+        body: &[u8],
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Error {
+        Error::Decode(Box::new(DecodeError {
+            status,
+            snippet: snippet(body),
+            reason: DecodeReason::Other(reason.into()),
+        }))
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "status {}: ", self.status.as_u16())?;
+        match &self.reason {
+            DecodeReason::Json(e) => write!(f, "{e}")?,
+            DecodeReason::Other(m) => f.write_str(m)?,
+        }
+        if self.snippet.is_empty() {
+            f.write_str(" (empty body)")
+        } else {
+            write!(f, " (body starts: {:?})", self.snippet)
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The start of a body, cut at a character boundary, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(SNIPPET_LIMIT)];
+    let text = String::from_utf8_lossy(cut);
+    // A multi-byte character cut in half shows up as one trailing U+FFFD; that is fine.
+    text.into_owned()
+}
+
+/// Turns a non-2xx answer into the right error variant.
+pub(crate) fn from_status(status: StatusCode, body: &[u8]) -> Error {
+    match PostgrestError::from_body(status, body) {
+        Some(e) => Error::Api(Box::new(e)),
+        None => Error::Http {
+            status,
+            body: snippet(body),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static_and_small() {
+        fn assert_traits<T: Send + Sync + 'static>() {}
+        assert_traits::<Error>();
+        assert!(std::mem::size_of::<Error>() <= 40, "{}", std::mem::size_of::<Error>());
+    }
+
+    #[test]
+    fn decodes_postgrest_body_with_string_details() {
+        let body = br#"{"code":"23505","message":"duplicate key value violates unique constraint \"k\"","details":"Key (a)=(1) already exists.","hint":null}"#;
+        let err = from_status(StatusCode::CONFLICT, body);
+        assert!(err.is_unique_violation());
+        assert_eq!(err.status(), Some(StatusCode::CONFLICT));
+        let pg = err.as_postgrest().unwrap();
+        assert_eq!(pg.details_str().unwrap(), "Key (a)=(1) already exists.");
+        assert_eq!(pg.hint, None);
+        assert_eq!(
+            err.to_string(),
+            "postgrest error 409 23505: duplicate key value violates unique constraint \"k\""
+        );
+    }
+
+    #[test]
+    fn decodes_json_details() {
+        let body = br#"{"code":"PGRST201","message":"ambiguous","details":[{"a":1}],"hint":"pick one"}"#;
+        let err = from_status(StatusCode::MULTIPLE_CHOICES, body);
+        let pg = err.as_postgrest().unwrap();
+        assert_eq!(pg.details_str().unwrap(), r#"[{"a":1}]"#);
+        assert_eq!(pg.hint.as_deref(), Some("pick one"));
+    }
+
+    #[test]
+    fn html_body_keeps_status_and_bounded_snippet() {
+        let mut html = b"<html><body>502 Bad Gateway</body></html>".to_vec();
+        html.extend(std::iter::repeat_n(b'x', 5000));
+        let err = from_status(StatusCode::BAD_GATEWAY, &html);
+        match &err {
+            Error::Http { status, body } => {
+                assert_eq!(*status, StatusCode::BAD_GATEWAY);
+                assert!(body.starts_with("<html>"));
+                assert!(body.len() <= SNIPPET_LIMIT);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn empty_body_and_array_body_are_http_errors() {
+        assert!(matches!(
+            from_status(StatusCode::NOT_FOUND, b""),
+            Error::Http { .. }
+        ));
+        assert!(matches!(
+            from_status(StatusCode::NOT_FOUND, b"[]"),
+            Error::Http { .. }
+        ));
+        assert!(from_status(StatusCode::NOT_FOUND, b"").is_not_found());
+    }
+
+    #[test]
+    fn single_row_counts_are_told_apart() {
+        let none = br#"{"code":"PGRST116","message":"Cannot coerce the result to a single JSON object","details":"The result contains 0 rows","hint":null}"#;
+        let many = br#"{"code":"PGRST116","message":"JSON object requested, multiple (or no) rows returned","details":"Results contain 2 rows, application/vnd.pgrst.object+json requires 1 row","hint":null}"#;
+        let none = from_status(StatusCode::NOT_ACCEPTABLE, none);
+        let many = from_status(StatusCode::NOT_ACCEPTABLE, many);
+        assert!(none.is_no_rows() && !none.is_too_many_rows());
+        assert!(many.is_too_many_rows() && !many.is_no_rows());
+    }
+
+    #[test]
+    fn rls_and_grant_denials_are_told_apart() {
+        let rls = br#"{"code":"42501","message":"new row violates row-level security policy for table \"t\"","details":null,"hint":null}"#;
+        let grant = br#"{"code":"42501","message":"permission denied for table t","details":null,"hint":null}"#;
+        let rls = from_status(StatusCode::FORBIDDEN, rls);
+        let grant = from_status(StatusCode::UNAUTHORIZED, grant);
+        assert!(rls.is_rls_violation() && rls.is_permission_denied());
+        assert!(!grant.is_rls_violation() && grant.is_permission_denied());
+    }
+
+    #[test]
+    fn snippet_cuts_inside_multibyte_chars_without_panicking() {
+        let body = "é".repeat(SNIPPET_LIMIT);
+        let s = snippet(body.as_bytes());
+        assert!(s.len() <= SNIPPET_LIMIT + 3);
+    }
+}

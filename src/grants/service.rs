@@ -1,0 +1,217 @@
+//! `UsersService`: the typed counterpart of the grants app's TypeScript `usersService`.
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
+use crate::error::{Error, Result};
+use crate::{Client, Order};
+
+const TABLE: &str = "user_interactions";
+/// The columns of `user_interactions_user_id_grant_id_key`.
+const CONFLICT_TARGET: &str = "user_id,grant_id";
+
+/// The user-facing operations on `user_interactions`.
+///
+/// Give it a client carrying the signed-in user's JWT ([`Client::with_access_token`]) so that
+/// row-level security applies; the `user_id` arguments must be that user's id.
+///
+/// ```no_run
+/// use supabase_rest::Client;
+/// use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+///
+/// # async fn run(user_jwt: String, user_id: uuid::Uuid, grant_id: uuid::Uuid) -> supabase_rest::Result<()> {
+/// let client = Client::new("https://xyz.supabase.co", "anon-key")?.with_access_token(user_jwt);
+/// let users = UsersService::new(client);
+/// let row = users
+///     .record_user_interaction(user_id, NewInteraction::new(grant_id, InteractionAction::Saved))
+///     .await?;
+/// assert_eq!(row.action, InteractionAction::Saved);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct UsersService {
+    client: Client,
+}
+
+impl UsersService {
+    /// A service over `client`.
+    pub fn new(client: Client) -> Self {
+        UsersService { client }
+    }
+
+    /// The client this service sends with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Records what `user_id` did with a grant, atomically, in exactly one request:
+    ///
+    /// ```text
+    /// POST /rest/v1/user_interactions?on_conflict=user_id,grant_id&select=*
+    /// Prefer: resolution=merge-duplicates, return=representation
+    /// Accept: application/vnd.pgrst.object+json
+    /// ```
+    ///
+    /// PostgREST runs it as `INSERT ... ON CONFLICT (user_id, grant_id) DO UPDATE`, so concurrent
+    /// calls for one pair leave one row and the last write wins; none fails with a unique
+    /// violation. Only `user_id`, `grant_id`, `action` (and `notes` when given) are sent: the
+    /// row's `id` and `created_at` survive updates and `updated_at` is the database's job.
+    pub async fn record_user_interaction(
+        &self,
+        user_id: Uuid,
+        interaction: NewInteraction,
+    ) -> Result<UserInteraction> {
+        let grant_id = interaction.grant_id;
+        let action = interaction.action;
+        tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
+        let result = self
+            .client
+            .from(TABLE)
+            .upsert(&InteractionRow::new(user_id, &interaction))
+            .on_conflict(CONFLICT_TARGET)
+            .ignore_duplicates(false)
+            .select("*")
+            .single()
+            .await;
+        if let Err(err) = &result {
+            log_failure(err, "record_user_interaction", user_id, Some(grant_id), Some(action));
+        }
+        result
+    }
+
+    /// Records several interactions of one user in one request (one bulk upsert, all or nothing).
+    /// Returns the stored rows. An empty slice sends nothing.
+    ///
+    /// If a grant appears more than once, the last entry wins (PostgreSQL refuses to update one
+    /// row twice in a statement). Either every entry leaves notes untouched or every entry sets
+    /// or clears them: a bulk body lists the union of keys, so a mixed batch would overwrite the
+    /// untouched notes with NULL. A mixed batch fails with [`Error::InvalidRequest`] before
+    /// anything is sent; split it in two calls.
+    pub async fn record_user_interactions(
+        &self,
+        user_id: Uuid,
+        interactions: &[NewInteraction],
+    ) -> Result<Vec<UserInteraction>> {
+        let with_notes = interactions.iter().filter(|i| i.notes.is_some()).count();
+        if with_notes != 0 && with_notes != interactions.len() {
+            return Err(Error::invalid(
+                "a bulk interaction batch must either set notes on every entry or on none: a mixed batch would erase the untouched notes",
+            ));
+        }
+        let mut rows: Vec<InteractionRow<'_>> = Vec::with_capacity(interactions.len());
+        for interaction in interactions {
+            let row = InteractionRow::new(user_id, interaction);
+            match rows.iter_mut().find(|r| r.grant_id == row.grant_id) {
+                Some(existing) => *existing = row,
+                None => rows.push(row),
+            }
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        tracing::debug!(%user_id, count = rows.len(), "recording user interactions in bulk");
+        let result = self
+            .client
+            .from(TABLE)
+            .upsert(&rows)
+            .on_conflict(CONFLICT_TARGET)
+            .select("*")
+            .await;
+        if let Err(err) = &result {
+            log_failure(err, "record_user_interactions", user_id, None, None);
+        }
+        result
+    }
+
+    /// The user's interactions, most recently changed first, optionally only one action.
+    pub async fn list_user_interactions(
+        &self,
+        user_id: Uuid,
+        action: Option<InteractionAction>,
+    ) -> Result<Vec<UserInteraction>> {
+        let result = self
+            .client
+            .from(TABLE)
+            .select("*")
+            .eq("user_id", user_id)
+            .optional(action, |b, a| b.eq("action", a))
+            .order("updated_at", Order::desc())
+            .returns::<UserInteraction>()
+            .await;
+        if let Err(err) = &result {
+            log_failure(err, "list_user_interactions", user_id, None, action);
+        }
+        result
+    }
+
+    /// The user's interaction with one grant, if any.
+    pub async fn get_user_interaction(
+        &self,
+        user_id: Uuid,
+        grant_id: Uuid,
+    ) -> Result<Option<UserInteraction>> {
+        let result = self
+            .client
+            .from(TABLE)
+            .select("*")
+            .eq("user_id", user_id)
+            .eq("grant_id", grant_id)
+            .returns::<UserInteraction>()
+            .maybe_single()
+            .await;
+        if let Err(err) = &result {
+            log_failure(err, "get_user_interaction", user_id, Some(grant_id), None);
+        }
+        result
+    }
+
+    /// Removes the user's interaction with a grant. `Ok(true)` if a row was deleted, `Ok(false)`
+    /// if there was none (or row-level security hid it).
+    pub async fn remove_user_interaction(&self, user_id: Uuid, grant_id: Uuid) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct Deleted {
+            #[allow(dead_code)]
+            id: Uuid,
+        }
+        let result = self
+            .client
+            .from(TABLE)
+            .delete()
+            .eq("user_id", user_id)
+            .eq("grant_id", grant_id)
+            .select::<Deleted>("id")
+            .await;
+        match result {
+            Ok(rows) => Ok(!rows.is_empty()),
+            Err(err) => {
+                log_failure(&err, "remove_user_interaction", user_id, Some(grant_id), None);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// One error event with everything needed to diagnose a failed call, and no secrets (the
+/// client's key and token are never part of an `Error`).
+fn log_failure(
+    err: &Error,
+    operation: &'static str,
+    user_id: Uuid,
+    grant_id: Option<Uuid>,
+    action: Option<InteractionAction>,
+) {
+    let pg = err.as_postgrest();
+    tracing::error!(
+        operation,
+        %user_id,
+        grant_id = grant_id.map(tracing::field::display),
+        action = action.map(InteractionAction::as_str),
+        status = err.status().map(|s| s.as_u16()),
+        code = pg.map(|e| e.code.as_str()),
+        details = pg.and_then(|e| e.details_str()).as_deref(),
+        hint = pg.and_then(|e| e.hint.as_deref()),
+        error = %err,
+        "user interaction request failed"
+    );
+}
