@@ -25,7 +25,7 @@ pub(crate) fn array_columns(body: &[u8]) -> Result<Option<String>> {
                 let end = string_end(body, i)?;
                 if depth == 2 && element_is_object && expect_key {
                     let key = key_text(&body[i..=end])?;
-                    if !keys.iter().any(|k| *k == key) {
+                    if !keys.contains(&key) {
                         keys.push(key);
                     }
                     expect_key = false;
@@ -75,7 +75,9 @@ fn string_end(body: &[u8], start: usize) -> Result<usize> {
             _ => i += 1,
         }
     }
-    Err(Error::invalid("body is not valid JSON (unterminated string)"))
+    Err(Error::invalid(
+        "body is not valid JSON (unterminated string)",
+    ))
 }
 
 /// The text of a quoted JSON key (with its quotes).
@@ -127,7 +129,10 @@ mod tests {
 
     #[test]
     fn escaped_keys_are_unescaped_and_quotes_rejected() {
-        assert_eq!(cols(json!([{"a\\b": 1, "é": 2}])).unwrap(), "\"a\\b\",\"é\"");
+        assert_eq!(
+            cols(json!([{"a\\b": 1, "é": 2}])).unwrap(),
+            "\"a\\b\",\"é\""
+        );
         let body = serde_json::to_vec(&json!([{"a\"b": 1}])).unwrap();
         assert!(array_columns(&body).is_err());
     }

@@ -13,7 +13,11 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 /// The `x-client-info` value this crate sends, naming itself and its version.
-pub const CLIENT_INFO: &str = concat!("supabase-rest/", env!("CARGO_PKG_VERSION"), "; runtime=rust");
+pub const CLIENT_INFO: &str = concat!(
+    "supabase-rest/",
+    env!("CARGO_PKG_VERSION"),
+    "; runtime=rust"
+);
 
 /// Default cap on a response body: larger answers fail with a decode error instead of
 /// exhausting memory. Change it with [`ClientBuilder::max_response_bytes`].
@@ -184,7 +188,10 @@ impl fmt::Debug for Client {
             .field("timeout", timeout)
             .field("max_response_bytes", max_response_bytes)
             .field("api_key", api_key)
-            .field("authorization", &if authorized { "<redacted>" } else { "none" })
+            .field(
+                "authorization",
+                &if authorized { "<redacted>" } else { "none" },
+            )
             .field("deferred_error", deferred_error)
             .finish_non_exhaustive()
     }
@@ -349,7 +356,10 @@ impl ClientBuilder {
         }
         let bearer_source = access_token.as_ref().unwrap_or(&api_key);
         if !bearer_source.is_empty() {
-            headers.insert(AUTHORIZATION, bearer(bearer_source).map_err(Error::invalid)?);
+            headers.insert(
+                AUTHORIZATION,
+                bearer(bearer_source).map_err(Error::invalid)?,
+            );
         }
         for (name, value) in extra_headers {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -392,8 +402,8 @@ impl ClientBuilder {
 
 /// `<project>/rest/v1` (or the bare PostgREST URL), without a trailing slash.
 fn base_url(raw: &str, bare_postgrest: bool) -> Result<Url> {
-    let mut url = Url::parse(raw.trim())
-        .map_err(|e| Error::invalid(format!("invalid project URL: {e}")))?;
+    let mut url =
+        Url::parse(raw.trim()).map_err(|e| Error::invalid(format!("invalid project URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::invalid("project URL must use http or https"));
     }
@@ -437,15 +447,23 @@ mod tests {
             "http://localhost:3000/"
         );
         assert_eq!(
-            base_url("http://localhost:3000/api/", true).unwrap().as_str(),
+            base_url("http://localhost:3000/api/", true)
+                .unwrap()
+                .as_str(),
             "http://localhost:3000/api"
         );
     }
 
     #[test]
     fn bad_urls_are_clear_errors() {
-        assert!(matches!(base_url("not a url", false), Err(Error::InvalidRequest(_))));
-        assert!(matches!(base_url("ftp://x", false), Err(Error::InvalidRequest(_))));
+        assert!(matches!(
+            base_url("not a url", false),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            base_url("ftp://x", false),
+            Err(Error::InvalidRequest(_))
+        ));
         assert!(matches!(
             base_url("https://user:pw@x.supabase.co", false),
             Err(Error::InvalidRequest(_))

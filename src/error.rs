@@ -381,7 +381,11 @@ mod tests {
     fn error_is_send_sync_static_and_small() {
         fn assert_traits<T: Send + Sync + 'static>() {}
         assert_traits::<Error>();
-        assert!(std::mem::size_of::<Error>() <= 40, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 40,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]
@@ -401,7 +405,8 @@ mod tests {
 
     #[test]
     fn decodes_json_details() {
-        let body = br#"{"code":"PGRST201","message":"ambiguous","details":[{"a":1}],"hint":"pick one"}"#;
+        let body =
+            br#"{"code":"PGRST201","message":"ambiguous","details":[{"a":1}],"hint":"pick one"}"#;
         let err = from_status(StatusCode::MULTIPLE_CHOICES, body);
         let pg = err.as_postgrest().unwrap();
         assert_eq!(pg.details_str().unwrap(), r#"[{"a":1}]"#);

@@ -182,7 +182,7 @@ where
     for v in values {
         scratch.clear();
         v.write_value(&mut scratch);
-        if !seen.iter().any(|s| *s == scratch) {
+        if !seen.contains(&scratch) {
             seen.push(scratch.clone());
         }
     }
@@ -291,7 +291,9 @@ mod tests {
 
     #[test]
     fn in_list_quotes_and_escapes() {
-        let got = in_list(["a,b", "c(d)", "e)f", "g\"h", "i j", "plain", "x\\y", " lead"]);
+        let got = in_list([
+            "a,b", "c(d)", "e)f", "g\"h", "i j", "plain", "x\\y", " lead",
+        ]);
         assert_eq!(
             got,
             r#"("a,b","c(d)","e)f","g\"h",i j,plain,"x\\y"," lead")"#

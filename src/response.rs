@@ -336,6 +336,8 @@ mod tests {
     #[test]
     fn wrong_shape_is_a_decode_error_with_status() {
         let err = Rows::<i32>::decode(raw("<html>")).unwrap_err();
-        assert!(matches!(err, Error::Decode(ref d) if d.status == StatusCode::OK && d.snippet == "<html>"));
+        assert!(
+            matches!(err, Error::Decode(ref d) if d.status == StatusCode::OK && d.snippet == "<html>")
+        );
     }
 }

@@ -20,7 +20,11 @@ impl Secret {
     /// A header value marked sensitive, so `http`'s own `Debug` hides it too.
     ///
     /// The error names what was wrong, never the value.
-    pub(crate) fn header_value(&self, prefix: &str, what: &'static str) -> Result<HeaderValue, &'static str> {
+    pub(crate) fn header_value(
+        &self,
+        prefix: &str,
+        what: &'static str,
+    ) -> Result<HeaderValue, &'static str> {
         let mut value = HeaderValue::try_from(format!("{prefix}{}", self.0)).map_err(|_| what)?;
         value.set_sensitive(true);
         Ok(value)
@@ -49,7 +53,12 @@ mod tests {
     #[test]
     fn control_characters_are_rejected_without_echo() {
         let s = Secret::new("abc\r\nInjected: 1");
-        let err = s.header_value("Bearer ", "access token contains CR, LF or another control character").unwrap_err();
+        let err = s
+            .header_value(
+                "Bearer ",
+                "access token contains CR, LF or another control character",
+            )
+            .unwrap_err();
         assert!(!err.contains("Injected"));
     }
 }

@@ -33,7 +33,12 @@ pub(crate) async fn send(parts: RequestParts, accept: Option<&'static str>) -> R
         let started = Instant::now();
         let limit = client.inner.max_response_bytes;
         let result = async {
-            let mut response = client.inner.http.execute(request).await.map_err(transport)?;
+            let mut response = client
+                .inner
+                .http
+                .execute(request)
+                .await
+                .map_err(transport)?;
             let status = response.status();
             let headers = std::mem::take(response.headers_mut());
             let body = read_body(&mut response, limit, status).await?;
@@ -44,8 +49,17 @@ pub(crate) async fn send(parts: RequestParts, accept: Option<&'static str>) -> R
         match result {
             Ok((status, headers, body)) if status.is_success() => {
                 tracing::Span::current().record("status", status.as_u16());
-                tracing::debug!(status = status.as_u16(), elapsed_ms, bytes = body.len(), "response");
-                Ok(RawResponse { status, headers, body })
+                tracing::debug!(
+                    status = status.as_u16(),
+                    elapsed_ms,
+                    bytes = body.len(),
+                    "response"
+                );
+                Ok(RawResponse {
+                    status,
+                    headers,
+                    body,
+                })
             }
             Ok((status, _headers, body)) => {
                 let err = from_status(status, &body);
@@ -54,7 +68,12 @@ pub(crate) async fn send(parts: RequestParts, accept: Option<&'static str>) -> R
                 if let Some(code) = err.code() {
                     span.record("code", code);
                 }
-                tracing::debug!(status = status.as_u16(), code = err.code(), elapsed_ms, "error response");
+                tracing::debug!(
+                    status = status.as_u16(),
+                    code = err.code(),
+                    elapsed_ms,
+                    "error response"
+                );
                 Err(err)
             }
             Err(err) => {
@@ -107,4 +126,3 @@ async fn read_body(
     }
     Ok(buf.freeze())
 }
-

@@ -2,6 +2,8 @@
 //! stateful PostgREST stand-in, and the same scenarios through the old select-then-insert flow,
 //! which must fail (so these tests can fail).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::Duration;

@@ -6,7 +6,8 @@ use crate::filter::{in_list, op_value, FilterValue, Is};
 
 impl<Op: Filterable, S> Builder<Op, S> {
     fn op_filter(mut self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
-        self.parts.push_query(column.to_owned(), op_value(op, value));
+        self.parts
+            .push_query(column.to_owned(), op_value(op, value));
         self
     }
 
@@ -202,7 +203,10 @@ impl Order {
     }
 }
 
-fn modifier_key(referenced_table: Option<&str>, key: &'static str) -> std::borrow::Cow<'static, str> {
+fn modifier_key(
+    referenced_table: Option<&str>,
+    key: &'static str,
+) -> std::borrow::Cow<'static, str> {
     match referenced_table {
         Some(t) => format!("{t}.{key}").into(),
         None => key.into(),
@@ -309,12 +313,20 @@ mod tests {
 
     #[test]
     fn range_and_limit_replace_in_place() {
-        assert_eq!(query(client().from("t").select("*").range(0, 9)), "select=*&offset=0&limit=10");
+        assert_eq!(
+            query(client().from("t").select("*").range(0, 9)),
+            "select=*&offset=0&limit=10"
+        );
         assert_eq!(
             query(client().from("t").select("*").limit(5).range(20, 29)),
             "select=*&limit=10&offset=20"
         );
-        let err = client().from("t").select("*").range(5, 1).build().unwrap_err();
+        let err = client()
+            .from("t")
+            .select("*")
+            .range(5, 1)
+            .build()
+            .unwrap_err();
         assert!(matches!(err, crate::Error::InvalidRequest(_)));
     }
 

@@ -352,12 +352,17 @@ impl RequestParts {
                 }
                 self.body = Some(Bytes::from(body));
             }
-            Err(e) => self.fail(Error::invalid(format!("body does not serialize to JSON: {e}"))),
+            Err(e) => self.fail(Error::invalid(format!(
+                "body does not serialize to JSON: {e}"
+            ))),
         }
     }
 
     /// The `reqwest::Request` these parts describe.
-    pub(crate) fn into_request(self, shape_accept: Option<&'static str>) -> Result<reqwest::Request> {
+    pub(crate) fn into_request(
+        self,
+        shape_accept: Option<&'static str>,
+    ) -> Result<reqwest::Request> {
         let RequestParts {
             client,
             method,
@@ -407,7 +412,11 @@ impl RequestParts {
         let map = request.headers_mut();
         *map = inner.headers.clone();
         if let Some(schema) = &inner.schema {
-            let name = if reads { "accept-profile" } else { "content-profile" };
+            let name = if reads {
+                "accept-profile"
+            } else {
+                "content-profile"
+            };
             map.insert(HeaderName::from_static(name), schema.clone());
         }
         if !reads {

@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::{
-    op, Builder, DeleteBuilder, InsertBuilder, RequestParts, SelectBuilder, Target,
-    UpdateBuilder, UpsertBuilder,
+    op, Builder, DeleteBuilder, InsertBuilder, RequestParts, SelectBuilder, Target, UpdateBuilder,
+    UpsertBuilder,
 };
 use crate::client::Client;
 use crate::filter::clean_columns;

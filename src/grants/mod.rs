@@ -233,7 +233,8 @@ mod tests {
         let keep = NewInteraction::new(grant_id, InteractionAction::Saved);
         let set = keep.clone().with_notes("hi");
         let clear = keep.clone().clearing_notes();
-        let body = |i: &NewInteraction| serde_json::to_string(&InteractionRow::new(user_id, i)).unwrap();
+        let body =
+            |i: &NewInteraction| serde_json::to_string(&InteractionRow::new(user_id, i)).unwrap();
         assert_eq!(
             body(&keep),
             format!(r#"{{"user_id":"{user_id}","grant_id":"{grant_id}","action":"saved"}}"#)

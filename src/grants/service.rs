@@ -75,7 +75,13 @@ impl UsersService {
             .single()
             .await;
         if let Err(err) = &result {
-            log_failure(err, "record_user_interaction", user_id, Some(grant_id), Some(action));
+            log_failure(
+                err,
+                "record_user_interaction",
+                user_id,
+                Some(grant_id),
+                Some(action),
+            );
         }
         result
     }
@@ -185,7 +191,13 @@ impl UsersService {
         match result {
             Ok(rows) => Ok(!rows.is_empty()),
             Err(err) => {
-                log_failure(&err, "remove_user_interaction", user_id, Some(grant_id), None);
+                log_failure(
+                    &err,
+                    "remove_user_interaction",
+                    user_id,
+                    Some(grant_id),
+                    None,
+                );
                 Err(err)
             }
         }

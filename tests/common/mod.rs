@@ -1,5 +1,6 @@
 //! Shared helpers for the wiremock contract tests.
 #![allow(dead_code, unreachable_pub)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod old_flow;
 pub mod table;
@@ -27,4 +28,22 @@ pub async fn catch_all(server: &MockServer) {
         .with_priority(u8::MAX)
         .mount(server)
         .await;
+}
+
+/// Matches a header whose whole value equals `value`. (wiremock's own `header` splits values on
+/// commas, which breaks on `Prefer: a, b`.)
+pub fn header(name: &'static str, value: impl Into<String>) -> HeaderIs {
+    HeaderIs(name, value.into())
+}
+
+pub struct HeaderIs(&'static str, String);
+
+impl wiremock::Match for HeaderIs {
+    fn matches(&self, request: &wiremock::Request) -> bool {
+        let mut values = request.headers.get_all(self.0).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => v.as_bytes() == self.1.as_bytes(),
+            _ => false,
+        }
+    }
 }
