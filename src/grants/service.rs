@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
 use crate::error::{Error, Result};
-use crate::{Client, Order};
+use crate::{Client, One, Order, UpsertBuilder};
 
 const TABLE: &str = "user_interactions";
 /// The columns of `user_interactions_user_id_grant_id_key`.
@@ -66,13 +66,7 @@ impl UsersService {
         let action = interaction.action;
         tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
         let result = self
-            .client
-            .from(TABLE)
-            .upsert(&InteractionRow::new(user_id, &interaction))
-            .on_conflict(CONFLICT_TARGET)
-            .ignore_duplicates(false)
-            .select("*")
-            .single()
+            .record_user_interaction_builder(user_id, &interaction)
             .await;
         if let Err(err) = &result {
             log_failure(
@@ -84,6 +78,34 @@ impl UsersService {
             );
         }
         result
+    }
+
+    /// The request [`UsersService::record_user_interaction`] sends, as a builder: `.build()` it
+    /// for a dry run or to inspect the wire form, or await it (without the service's logging).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+    /// let users = UsersService::new(Client::new("https://xyz.supabase.co", "anon-key")?);
+    /// let grant = uuid::Uuid::nil();
+    /// let req = users
+    ///     .record_user_interaction_builder(uuid::Uuid::max(), &NewInteraction::new(grant, InteractionAction::Saved))
+    ///     .build()?;
+    /// assert_eq!(req.url().query(), Some("on_conflict=user_id%2Cgrant_id&select=*"));
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn record_user_interaction_builder(
+        &self,
+        user_id: Uuid,
+        interaction: &NewInteraction,
+    ) -> UpsertBuilder<One<UserInteraction>> {
+        self.client
+            .from(TABLE)
+            .upsert(&InteractionRow::new(user_id, interaction))
+            .on_conflict(CONFLICT_TARGET)
+            .ignore_duplicates(false)
+            .select("*")
+            .single()
     }
 
     /// Records several interactions of one user in one request (one bulk upsert, all or nothing).
