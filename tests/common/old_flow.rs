@@ -2,6 +2,8 @@
 //! or INSERT a new one. Two requests per call, and a window between them in which a concurrent
 //! call can insert the same pair. Kept only to prove the tests can fail.
 
+#![allow(unreachable_pub)]
+
 use serde::Serialize;
 use supabase_rest::grants::{InteractionAction, NewInteraction, Notes, UserInteraction};
 use supabase_rest::{Client, Result};
