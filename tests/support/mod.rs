@@ -18,7 +18,8 @@
     unreachable_pub,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic
+    clippy::panic,
+    clippy::result_large_err
 )]
 
 use std::net::SocketAddr;
