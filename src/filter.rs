@@ -110,6 +110,196 @@ impl FilterValue for serde_json::Value {
     }
 }
 
+impl<T: FilterValue> FilterValue for Option<T> {
+    /// `None` is written as `null`, as supabase-js writes JavaScript's `null`.
+    fn write_value(&self, out: &mut String) {
+        match self {
+            Some(v) => v.write_value(out),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+/// The operand of `contains`, `contained_by` and `overlaps`: a PostgreSQL array literal built
+/// from a list (elements quoted and escaped as PostgreSQL's array input expects), a JSON object
+/// for `jsonb` columns, or a string sent as written (a range such as `[1,5)`, or a literal
+/// you built yourself).
+///
+/// ```
+/// # use supabase_rest::Client;
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client
+///     .from("grants")
+///     .select("*")
+///     .contains("tags", ["arts", "music, film"])
+///     .contained_by("meta", serde_json::json!({"region": "EU"}))
+///     .build()
+///     .unwrap();
+/// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+/// assert_eq!(pairs[1], ("tags".into(), r#"cs.{arts,"music, film"}"#.into()));
+/// assert_eq!(pairs[2], ("meta".into(), r#"cd.{"region":"EU"}"#.into()));
+/// ```
+pub trait ArrayValue {
+    /// Appends the operand's text form to `out`.
+    fn write_operand(&self, out: &mut String);
+}
+
+impl<T: ArrayValue + ?Sized> ArrayValue for &T {
+    fn write_operand(&self, out: &mut String) {
+        (**self).write_operand(out);
+    }
+}
+
+impl ArrayValue for str {
+    fn write_operand(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl ArrayValue for String {
+    fn write_operand(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl<T: FilterValue> ArrayValue for [T] {
+    fn write_operand(&self, out: &mut String) {
+        pg_array(out, self.iter());
+    }
+}
+
+impl<T: FilterValue, const N: usize> ArrayValue for [T; N] {
+    fn write_operand(&self, out: &mut String) {
+        pg_array(out, self.iter());
+    }
+}
+
+impl<T: FilterValue> ArrayValue for Vec<T> {
+    fn write_operand(&self, out: &mut String) {
+        pg_array(out, self.iter());
+    }
+}
+
+impl ArrayValue for serde_json::Value {
+    /// A JSON array becomes a PostgreSQL array literal of its elements; anything else is sent
+    /// as JSON (for `jsonb` containment), strings as written.
+    fn write_operand(&self, out: &mut String) {
+        match self {
+            serde_json::Value::Array(items) => pg_array(out, items.iter()),
+            serde_json::Value::String(s) => out.push_str(s),
+            other => {
+                let _ = write!(out, "{other}");
+            }
+        }
+    }
+}
+
+/// `{a,"b,c"}`: a PostgreSQL array literal. An element is double-quoted (with `"` and `\`
+/// escaped) when it is empty, reads as NULL, or holds a delimiter, brace, quote, backslash or
+/// whitespace. supabase-js joins elements raw, which PostgreSQL misreads for such elements.
+pub(crate) fn pg_array<V: FilterValue>(out: &mut String, values: impl Iterator<Item = V>) {
+    let mut scratch = String::new();
+    out.push('{');
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        scratch.clear();
+        v.write_value(&mut scratch);
+        let needs_quotes = scratch.is_empty()
+            || scratch.eq_ignore_ascii_case("null")
+            || scratch
+                .chars()
+                .any(|c| matches!(c, ',' | '{' | '}' | '"' | '\\') || c.is_whitespace());
+        if needs_quotes {
+            push_quoted(out, &scratch);
+        } else {
+            out.push_str(&scratch);
+        }
+    }
+    out.push('}');
+}
+
+/// `"…"` with `"` and `\` escaped by a backslash: the quoting PostgREST's list and logic-tree
+/// grammar and PostgreSQL's array input share.
+fn push_quoted(out: &mut String, v: &str) {
+    out.push('"');
+    for c in v.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Which parser a full-text search runs its query through.
+///
+/// ```
+/// # use supabase_rest::{Client, TextSearch};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client
+///     .from("grants")
+///     .select("*")
+///     .text_search("fts", "arts fund", TextSearch::websearch().config("english"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(req.url().query(), Some("select=*&fts=wfts%28english%29.arts+fund"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextSearch {
+    op: &'static str,
+    config: Option<String>,
+}
+
+impl TextSearch {
+    /// `to_tsquery`: the query is tsquery syntax (`'a' & 'b'`). The default.
+    pub fn tsquery() -> Self {
+        TextSearch {
+            op: "fts",
+            config: None,
+        }
+    }
+
+    /// `plainto_tsquery`: plain words, all required.
+    pub fn plain() -> Self {
+        TextSearch {
+            op: "plfts",
+            config: None,
+        }
+    }
+
+    /// `phraseto_tsquery`: the words as a phrase.
+    pub fn phrase() -> Self {
+        TextSearch {
+            op: "phfts",
+            config: None,
+        }
+    }
+
+    /// `websearch_to_tsquery`: search-box syntax (`"a b" -c or d`).
+    pub fn websearch() -> Self {
+        TextSearch {
+            op: "wfts",
+            config: None,
+        }
+    }
+
+    /// The text search configuration (language), e.g. `english`.
+    pub fn config(mut self, config: impl Into<String>) -> Self {
+        self.config = Some(config.into());
+        self
+    }
+
+    pub(crate) fn operator(&self) -> String {
+        let op = if self.op.is_empty() { "fts" } else { self.op };
+        match &self.config {
+            Some(c) => format!("{op}({c})"),
+            None => op.to_owned(),
+        }
+    }
+}
+
 /// The value of an `is` filter.
 ///
 /// ```
@@ -209,18 +399,265 @@ fn needs_list_quotes(v: &str) -> bool {
 }
 
 fn push_list_element(out: &mut String, v: &str) {
-    if !needs_list_quotes(v) {
+    if needs_list_quotes(v) {
+        push_quoted(out, v);
+    } else {
         out.push_str(v);
-        return;
     }
-    out.push('"');
-    for c in v.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+}
+
+/// A value inside an `or`/`and` tree: quoted (with escapes) unless it is a plain run that the
+/// tree grammar reads back unchanged.
+fn push_tree_value(out: &mut String, v: &str) {
+    let plain = !v.is_empty()
+        && !v.starts_with(char::is_whitespace)
+        && !v.ends_with(char::is_whitespace)
+        && !v.contains([',', '(', ')', '"', '\\', '{', '}']);
+    if plain {
+        out.push_str(v);
+    } else {
+        push_quoted(out, v);
+    }
+}
+
+/// One condition of a logic tree, for [`Builder::where_`](crate::Builder::where_): leaves
+/// compare a column, `and`/`or` group conditions, `not` negates. Values are quoted and escaped
+/// by PostgREST's grammar, so any string round-trips; no hand-written `title.eq."a,b"`.
+///
+/// ```
+/// # use supabase_rest::{Client, Cond, Is};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client
+///     .from("grants")
+///     .select("*")
+///     .where_(Cond::or([
+///         Cond::eq("title", "a,b"),
+///         Cond::and([Cond::eq("status", "open"), Cond::is("funder", Is::Null)]),
+///     ]))
+///     .build()
+///     .unwrap();
+/// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+/// assert_eq!(pairs[1], ("or".into(), r#"(title.eq."a,b",and(status.eq.open,funder.is.null))"#.into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cond {
+    negated: bool,
+    kind: CondKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CondKind {
+    /// `column.op.value`, the value already encoded for a tree.
+    Leaf {
+        column: String,
+        op: String,
+        value: String,
+    },
+    Group {
+        all: bool,
+        items: Vec<Cond>,
+    },
+}
+
+macro_rules! cond_ops {
+    ($($(#[$doc:meta])* $name:ident => $op:literal;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(column: impl Into<String>, value: impl FilterValue) -> Cond {
+            Cond::compare(column, $op, &value)
         }
-        out.push(c);
+    )*};
+}
+
+impl Cond {
+    fn leaf(column: impl Into<String>, op: impl Into<String>, value: String) -> Cond {
+        Cond {
+            negated: false,
+            kind: CondKind::Leaf {
+                column: column.into(),
+                op: op.into(),
+                value,
+            },
+        }
     }
-    out.push('"');
+
+    fn compare(column: impl Into<String>, op: &str, value: &dyn FilterValue) -> Cond {
+        let mut raw = String::new();
+        value.write_value(&mut raw);
+        let mut encoded = String::with_capacity(raw.len() + 2);
+        push_tree_value(&mut encoded, &raw);
+        Cond::leaf(column, op, encoded)
+    }
+
+    cond_ops! {
+        /// `column = value`
+        eq => "eq";
+        /// `column <> value`
+        neq => "neq";
+        /// `column > value`
+        gt => "gt";
+        /// `column >= value`
+        gte => "gte";
+        /// `column < value`
+        lt => "lt";
+        /// `column <= value`
+        lte => "lte";
+        /// `column LIKE pattern`
+        like => "like";
+        /// `column ILIKE pattern`
+        ilike => "ilike";
+        /// `column ~ regex`
+        regex_match => "match";
+        /// `column ~* regex`
+        regex_imatch => "imatch";
+        /// `column IS DISTINCT FROM value`
+        is_distinct => "isdistinct";
+        /// `column << range`
+        range_lt => "sl";
+        /// `column >> range`
+        range_gt => "sr";
+        /// `column &> range`
+        range_gte => "nxl";
+        /// `column &< range`
+        range_lte => "nxr";
+        /// `column -|- range`
+        range_adjacent => "adj";
+    }
+
+    /// `column IS NULL / TRUE / FALSE / UNKNOWN`
+    pub fn is(column: impl Into<String>, value: impl Into<Is>) -> Cond {
+        Cond::leaf(column, "is", value.into().as_str().to_owned())
+    }
+
+    /// `column IN (values)`
+    pub fn in_<I, V>(column: impl Into<String>, values: I) -> Cond
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        Cond::leaf(column, "in", in_list(values))
+    }
+
+    /// `column @> operand`
+    pub fn contains(column: impl Into<String>, operand: impl ArrayValue) -> Cond {
+        Cond::operand(column, "cs", &operand)
+    }
+
+    /// `column <@ operand`
+    pub fn contained_by(column: impl Into<String>, operand: impl ArrayValue) -> Cond {
+        Cond::operand(column, "cd", &operand)
+    }
+
+    /// `column && operand`
+    pub fn overlaps(column: impl Into<String>, operand: impl ArrayValue) -> Cond {
+        Cond::operand(column, "ov", &operand)
+    }
+
+    /// Full-text search.
+    pub fn text_search(
+        column: impl Into<String>,
+        query: impl FilterValue,
+        search: TextSearch,
+    ) -> Cond {
+        Cond::compare(column, &search.operator(), &query)
+    }
+
+    fn operand(column: impl Into<String>, op: &str, operand: &dyn ArrayValue) -> Cond {
+        let mut raw = String::new();
+        operand.write_operand(&mut raw);
+        let mut encoded = String::with_capacity(raw.len() + 2);
+        push_tree_value(&mut encoded, &raw);
+        Cond::leaf(column, op, encoded)
+    }
+
+    /// All of the conditions.
+    pub fn and(items: impl IntoIterator<Item = Cond>) -> Cond {
+        Cond {
+            negated: false,
+            kind: CondKind::Group {
+                all: true,
+                items: items.into_iter().collect(),
+            },
+        }
+    }
+
+    /// Any of the conditions.
+    pub fn or(items: impl IntoIterator<Item = Cond>) -> Cond {
+        Cond {
+            negated: false,
+            kind: CondKind::Group {
+                all: false,
+                items: items.into_iter().collect(),
+            },
+        }
+    }
+
+    /// The negation of this condition.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(mut self) -> Cond {
+        self.negated = !self.negated;
+        self
+    }
+
+    /// Writes the condition as it appears inside a tree.
+    fn write_nested(&self, out: &mut String) {
+        match &self.kind {
+            CondKind::Leaf { column, op, value } => {
+                out.push_str(column);
+                out.push('.');
+                if self.negated {
+                    out.push_str("not.");
+                }
+                out.push_str(op);
+                out.push('.');
+                out.push_str(value);
+            }
+            CondKind::Group { all, items } => {
+                if self.negated {
+                    out.push_str("not.");
+                }
+                out.push_str(if *all { "and" } else { "or" });
+                write_items(out, items);
+            }
+        }
+    }
+
+    /// The query pair this condition becomes at the top level, its key prefixed by
+    /// `referenced_table.` when given.
+    pub(crate) fn to_pair(&self, referenced_table: Option<&str>) -> (String, String) {
+        let prefix = referenced_table
+            .map(|t| format!("{t}."))
+            .unwrap_or_default();
+        match &self.kind {
+            CondKind::Group { all, items } => {
+                let mut key = prefix;
+                if self.negated {
+                    key.push_str("not.");
+                }
+                key.push_str(if *all { "and" } else { "or" });
+                let mut value = String::new();
+                write_items(&mut value, items);
+                (key, value)
+            }
+            CondKind::Leaf { column, .. } => {
+                // A single comparison is an `and` of one: the tree grammar keeps its quoting.
+                let mut value = String::new();
+                write_items(&mut value, std::slice::from_ref(self));
+                let _ = column;
+                (format!("{prefix}and"), value)
+            }
+        }
+    }
+}
+
+fn write_items(out: &mut String, items: &[Cond]) {
+    out.push('(');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item.write_nested(out);
+    }
+    out.push(')');
 }
 
 /// A `select` column list as postgrest-js sends it: whitespace outside double quotes removed.

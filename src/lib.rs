@@ -103,7 +103,7 @@ pub use builder::{
 };
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{DecodeError, Error, PostgrestError, Result, TransportError};
-pub use filter::{FilterValue, Is};
+pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 pub use response::{
     Count, Countable, Counted, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet, Rows,
     Shape, WithCount,

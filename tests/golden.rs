@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use supabase_rest::{Client, Count, Error, Order};
+use supabase_rest::{Client, Count, Error, Order, TextSearch};
 
 const VECTORS: &str = include_str!("fixtures/golden/supabase-js-requests.json");
 const BASE: &str = "http://127.0.0.1:9/";
@@ -31,27 +31,6 @@ const API_KEY: &str = "anon-key-123";
 
 /// Calls without a counterpart in this crate yet. They keep no translation.
 const PENDING: &[(&str, &str)] = &[
-    ("filter_like_all_of", "no like_all_of() yet"),
-    ("filter_like_any_of", "no like_any_of() yet"),
-    ("filter_ilike_all_of", "no ilike_all_of() yet"),
-    (
-        "filter_regex_match",
-        "no regex_match() yet (only via the raw filter(col, \"match\", ..))",
-    ),
-    ("filter_is_distinct", "no is_distinct() yet"),
-    ("filter_contains_array", "no contains() yet"),
-    ("filter_contains_array_special", "no contains() yet"),
-    ("filter_contains_string", "no contains() yet"),
-    ("filter_contained_by_array", "no contained_by() yet"),
-    ("filter_contained_by_object", "no contained_by() yet"),
-    ("filter_overlaps_range_string", "no overlaps() yet"),
-    ("filter_range_gt", "no range_gt() yet"),
-    ("filter_text_search_plain", "no text_search() yet"),
-    ("filter_text_search_default", "no text_search() yet"),
-    (
-        "filter_or_referenced_table",
-        "or() takes no referenced-table option yet",
-    ),
     ("select_count_exact_head", "no head requests yet"),
     ("select_count_exact_head_filtered", "no head requests yet"),
     ("select_head_no_count", "no head requests yet"),
@@ -97,6 +76,16 @@ const PENDING: &[(&str, &str)] = &[
 
 /// Where we knowingly send a different request. Each has a test of its own below.
 const DELIBERATE: &[(&str, &str)] = &[
+    (
+        "filter_like_any_of",
+        "pattern-list elements holding `,` are quoted as PostgreSQL array elements (JS joins them \
+         raw, so `%b,c%` turns into two patterns); see deliberate_array_literal_quoting",
+    ),
+    (
+        "filter_contains_array_special",
+        "array elements holding `,` `\"` or spaces are quoted and escaped as PostgreSQL array input \
+         expects (JS joins them raw); see deliberate_array_literal_quoting",
+    ),
     (
         "filter_in_special_values",
         "in-list elements holding `\"` or `\\` are quoted and backslash-escaped (JS sends them bare, \
@@ -553,6 +542,81 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("user_interactions")
             .select("*")
             .not("notes", "is", "null")
+            .build(),
+        "filter_like_all_of" => s
+            .from("grants")
+            .select("*")
+            .like_all_of("title", ["%a%", "%b%"])
+            .build(),
+        "filter_like_any_of" => s
+            .from("grants")
+            .select("*")
+            .like_any_of("title", ["%a%", "%b,c%"])
+            .build(),
+        "filter_ilike_all_of" => s
+            .from("grants")
+            .select("*")
+            .ilike_all_of("title", ["%a%", "%b%"])
+            .build(),
+        "filter_regex_match" => s
+            .from("grants")
+            .select("*")
+            .regex_match("title", "^Arts.*(fund|grant)$")
+            .build(),
+        "filter_is_distinct" => s
+            .from("grants")
+            .select("*")
+            .is_distinct("owner_id", None::<&str>)
+            .build(),
+        "filter_contains_array" => s
+            .from("grants")
+            .select("*")
+            .contains("tags", ["arts", "music"])
+            .build(),
+        "filter_contains_array_special" => s
+            .from("grants")
+            .select("*")
+            .contains("tags", ["a,b", "c d", "\"q\""])
+            .build(),
+        "filter_contains_string" => s
+            .from("grants")
+            .select("*")
+            .contains("tags", "{arts,music}")
+            .build(),
+        "filter_contained_by_array" => s
+            .from("grants")
+            .select("*")
+            .contained_by("tags", ["arts", "music", "film"])
+            .build(),
+        "filter_contained_by_object" => s
+            .from("grants")
+            .select("*")
+            .contained_by("meta", json!({"region": "EU"}))
+            .build(),
+        "filter_overlaps_range_string" => s
+            .from("reservations")
+            .select("*")
+            .overlaps("during", "[2000-01-01 12:45, 2000-01-01 13:15)")
+            .build(),
+        "filter_range_gt" => s
+            .from("reservations")
+            .select("*")
+            .range_gt("during", "[2000-01-02 08:00, 2000-01-02 09:00)")
+            .build(),
+        "filter_text_search_plain" => s
+            .from("grants")
+            .select("*")
+            .text_search("fts", "arts fund", TextSearch::plain())
+            .build(),
+        "filter_text_search_default" => s
+            .from("grants")
+            .select("*")
+            .text_search("fts", "'arts' & 'fund'", TextSearch::tsquery())
+            .build(),
+        "filter_or_referenced_table" => s
+            .from("grants")
+            .select("id, tags(name)")
+            .referenced_or("tags", "name.eq.arts,name.eq.film")
             .build(),
         "filter_not_contains" => s
             .from("grants")
@@ -1277,5 +1341,30 @@ fn comparison_reports_each_kind_of_difference() {
     assert_eq!(
         kinds("invalid_empty_relation", select_star(&c.supabase, "t")),
         ["client-side validation"]
+    );
+}
+
+#[test]
+fn deliberate_array_literal_quoting() {
+    let client = Client::new(BASE, API_KEY).unwrap();
+    let pairs = |req: reqwest::Request| -> Vec<(String, String)> {
+        req.url().query_pairs().into_owned().collect()
+    };
+    let req = client
+        .from("grants")
+        .select("*")
+        .like_any_of("title", ["%a%", "%b,c%"])
+        .build()
+        .unwrap();
+    assert_eq!(pairs(req)[1].1, r#"like(any).{%a%,"%b,c%"}"#);
+    let req = client
+        .from("grants")
+        .select("*")
+        .contains("tags", ["a,b", "c d", "\"q\"", "back\\slash", "", "NULL"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        pairs(req)[1].1,
+        r#"cs.{"a,b","c d","\"q\"","back\\slash","","NULL"}"#
     );
 }

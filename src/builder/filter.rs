@@ -2,7 +2,7 @@
 
 use super::{Builder, Filterable, Reads};
 use crate::error::Error;
-use crate::filter::{in_list, op_value, FilterValue, Is};
+use crate::filter::{in_list, op_value, pg_array, ArrayValue, Cond, FilterValue, Is, TextSearch};
 
 impl<Op: Filterable, S> Builder<Op, S> {
     fn op_filter(mut self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
@@ -85,6 +85,188 @@ impl<Op: Filterable, S> Builder<Op, S> {
         let list = in_list(values);
         self.parts
             .push_query(column.as_ref().to_owned(), format!("in.{list}"));
+        self
+    }
+
+    /// `column ~ pattern` (POSIX regular expression): `?column=match.pattern`
+    /// (supabase-js `regexMatch`).
+    pub fn regex_match(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "match", &pattern)
+    }
+
+    /// `column ~* pattern` (case-insensitive regex): `?column=imatch.pattern`
+    /// (supabase-js `regexIMatch`).
+    pub fn regex_imatch(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "imatch", &pattern)
+    }
+
+    /// `column IS DISTINCT FROM value` (`None` is `null`): `?column=isdistinct.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").is_distinct("owner_id", None::<&str>).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&owner_id=isdistinct.null"));
+    /// ```
+    pub fn is_distinct(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "isdistinct", &value)
+    }
+
+    /// `column NOT IN (values)`: `?column=not.in.(a,b)`, quoted like [`Builder::in_`].
+    pub fn not_in<I, V>(mut self, column: impl AsRef<str>, values: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        let list = in_list(values);
+        self.parts
+            .push_query(column.as_ref().to_owned(), format!("not.in.{list}"));
+        self
+    }
+
+    fn quantified<I, V>(mut self, column: &str, op: &str, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        let mut value = format!("{op}.");
+        pg_array(&mut value, patterns.into_iter());
+        self.parts.push_query(column.to_owned(), value);
+        self
+    }
+
+    /// `column LIKE ALL (patterns)`: `?column=like(all).{p1,p2}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").like_all_of("title", ["%a%", "%b%"]).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=like%28all%29.%7B%25a%25%2C%25b%25%7D"));
+    /// ```
+    pub fn like_all_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        self.quantified(column.as_ref(), "like(all)", patterns)
+    }
+
+    /// `column LIKE ANY (patterns)`: `?column=like(any).{p1,p2}`.
+    pub fn like_any_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        self.quantified(column.as_ref(), "like(any)", patterns)
+    }
+
+    /// `column ILIKE ALL (patterns)`: `?column=ilike(all).{p1,p2}`.
+    pub fn ilike_all_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        self.quantified(column.as_ref(), "ilike(all)", patterns)
+    }
+
+    /// `column ILIKE ANY (patterns)`: `?column=ilike(any).{p1,p2}`.
+    pub fn ilike_any_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: FilterValue,
+    {
+        self.quantified(column.as_ref(), "ilike(any)", patterns)
+    }
+
+    fn operand_filter(mut self, column: &str, op: &str, operand: &dyn ArrayValue) -> Self {
+        let mut value = format!("{op}.");
+        operand.write_operand(&mut value);
+        self.parts.push_query(column.to_owned(), value);
+        self
+    }
+
+    /// `column @> operand` (array, range or jsonb containment): `?column=cs.{a,b}`.
+    /// See [`ArrayValue`] for how lists, JSON and strings are written.
+    pub fn contains(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
+        self.operand_filter(column.as_ref(), "cs", &operand)
+    }
+
+    /// `column <@ operand`: `?column=cd.{a,b}`.
+    pub fn contained_by(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
+        self.operand_filter(column.as_ref(), "cd", &operand)
+    }
+
+    /// `column && operand` (arrays or ranges share an element): `?column=ov.{a,b}`.
+    pub fn overlaps(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
+        self.operand_filter(column.as_ref(), "ov", &operand)
+    }
+
+    /// `column >> range` (strictly right of): `?column=sr.[1,5)`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("reservations").select("*").range_gt("during", "[1,5)").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&during=sr.%5B1%2C5%29"));
+    /// ```
+    pub fn range_gt(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "sr", &range)
+    }
+
+    /// `column &> range` (does not extend left of): `?column=nxl.range`.
+    pub fn range_gte(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "nxl", &range)
+    }
+
+    /// `column << range` (strictly left of): `?column=sl.range`.
+    pub fn range_lt(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "sl", &range)
+    }
+
+    /// `column &< range` (does not extend right of): `?column=nxr.range`.
+    pub fn range_lte(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "nxr", &range)
+    }
+
+    /// `column -|- range` (adjacent): `?column=adj.range`.
+    pub fn range_adjacent(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
+        self.op_filter(column.as_ref(), "adj", &range)
+    }
+
+    /// Full-text search: `?column=fts.query`, or `plfts`/`phfts`/`wfts` and a configuration as
+    /// chosen by [`TextSearch`].
+    pub fn text_search(
+        self,
+        column: impl AsRef<str>,
+        query: impl FilterValue,
+        search: TextSearch,
+    ) -> Self {
+        let op = search.operator();
+        self.op_filter(column.as_ref(), &op, &query)
+    }
+
+    /// A typed logic tree ([`Cond`]): `Cond::or([...])` becomes `?or=(...)`, `Cond::and` becomes
+    /// `?and=(...)`, negated groups `?not.or=(...)`; values are quoted and escaped so they reach
+    /// PostgREST intact.
+    pub fn where_(mut self, cond: Cond) -> Self {
+        let (key, value) = cond.to_pair(None);
+        self.parts.push_query(key, value);
+        self
+    }
+
+    /// [`Builder::where_`] on an embedded resource: `?<table>.or=(...)`.
+    pub fn referenced_where(mut self, table: impl AsRef<str>, cond: Cond) -> Self {
+        let (key, value) = cond.to_pair(Some(table.as_ref()));
+        self.parts.push_query(key, value);
+        self
+    }
+
+    /// [`Builder::or`] on an embedded resource: `?<table>.or=(...)`, raw.
+    pub fn referenced_or(mut self, table: impl AsRef<str>, filters: impl AsRef<str>) -> Self {
+        self.parts.push_query(
+            format!("{}.or", table.as_ref()),
+            format!("({})", filters.as_ref()),
+        );
         self
     }
 
