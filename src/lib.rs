@@ -98,13 +98,13 @@ mod secret;
 mod transport;
 
 pub use builder::{
-    op, Builder, DeleteBuilder, Filterable, InsertBuilder, Order, QueryBuilder, Reads, RpcBuilder,
-    SelectBuilder, UpdateBuilder, UpsertBuilder, Writes,
+    op, Builder, DeleteBuilder, Explain, Filterable, InsertBuilder, Order, QueryBuilder, Reads,
+    RpcBuilder, SelectBuilder, UpdateBuilder, UpsertBuilder, Writes,
 };
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{DecodeError, Error, PostgrestError, Result, TransportError};
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 pub use response::{
-    Count, Countable, Counted, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet, Rows,
-    Shape, WithCount,
+    Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
+    Rows, Shape, Text, WithCount,
 };

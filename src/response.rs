@@ -125,6 +125,12 @@ pub struct NoContent;
 /// (a `void` function's 204) decodes as JSON `null`.
 #[derive(Debug)]
 pub struct Json<T>(PhantomData<fn() -> T>);
+/// Awaits to the body as text: `.csv()` and `.explain(..)`.
+#[derive(Debug)]
+pub struct Text;
+/// A `HEAD` request: awaits to [`WithCount<()>`], the count present when one was asked for.
+#[derive(Debug)]
+pub struct Head;
 /// Awaits to [`WithCount`] of the inner shape's output.
 #[derive(Debug)]
 pub struct Counted<S>(PhantomData<fn() -> S>);
@@ -135,6 +141,38 @@ impl<T> sealed::Sealed for MaybeOne<T> {}
 impl sealed::Sealed for NoContent {}
 impl<T> sealed::Sealed for Json<T> {}
 impl<S> sealed::Sealed for Counted<S> {}
+impl sealed::Sealed for Text {}
+impl sealed::Sealed for Head {}
+
+impl Shape for Text {
+    type Output = String;
+    const ACCEPT: Option<&'static str> = None;
+
+    #[allow(private_interfaces)]
+    fn decode(raw: RawResponse) -> Result<String> {
+        match String::from_utf8(raw.body.to_vec()) {
+            Ok(text) => Ok(text),
+            Err(_) => Err(DecodeError::other(
+                raw.status,
+                &raw.body,
+                "response body is not valid UTF-8",
+            )),
+        }
+    }
+}
+
+impl Shape for Head {
+    type Output = WithCount<()>;
+    const ACCEPT: Option<&'static str> = None;
+
+    #[allow(private_interfaces)]
+    fn decode(raw: RawResponse) -> Result<WithCount<()>> {
+        Ok(WithCount {
+            data: (),
+            count: content_range_total(&raw)?,
+        })
+    }
+}
 
 fn json<T: DeserializeOwned>(raw: &RawResponse) -> Result<T> {
     serde_json::from_slice(&raw.body).map_err(|e| DecodeError::json(raw.status, &raw.body, e))

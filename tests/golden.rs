@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use supabase_rest::{Client, Count, Error, Order, TextSearch};
+use supabase_rest::{Client, Count, Error, Explain, Order, TextSearch};
 
 const VECTORS: &str = include_str!("fixtures/golden/supabase-js-requests.json");
 const BASE: &str = "http://127.0.0.1:9/";
@@ -31,31 +31,6 @@ const API_KEY: &str = "anon-key-123";
 
 /// Calls without a counterpart in this crate yet. They keep no translation.
 const PENDING: &[(&str, &str)] = &[
-    ("select_count_exact_head", "no head requests yet"),
-    ("select_count_exact_head_filtered", "no head requests yet"),
-    ("select_head_no_count", "no head requests yet"),
-    ("schema_other_head_count", "no head requests yet"),
-    ("csv", "no csv() yet"),
-    ("geojson", "no geojson() yet"),
-    ("explain_after_single", "no explain() yet"),
-    ("strip_nulls", "no strip_nulls() yet"),
-    (
-        "invalid_strip_nulls_after_csv",
-        "no csv() / strip_nulls() yet",
-    ),
-    (
-        "abort_signal_unfired",
-        "no abort-signal option (dropping the future is Rust's cancel)",
-    ),
-    (
-        "select_on_get_builder_twice",
-        "select() on a read builder (JS adds return=representation) not offered",
-    ),
-    ("rpc_head", "no rpc head option yet"),
-    ("rpc_head_object_arg", "no rpc head option yet"),
-    ("rpc_get_no_args", "no rpc get option yet"),
-    ("rpc_get_with_filters", "no rpc get option yet"),
-    ("rpc_select_columns", "no select(cols) on rpc builders yet"),
     (
         "access_token_fn_select",
         "no access-token callback (accessToken: async () => ..) yet",
@@ -76,6 +51,17 @@ const PENDING: &[(&str, &str)] = &[
 
 /// Where we knowingly send a different request. Each has a test of its own below.
 const DELIBERATE: &[(&str, &str)] = &[
+    (
+        "invalid_strip_nulls_after_csv",
+        "JS throws at run time; in Rust `.csv().strip_nulls()` does not compile (CSV output has no \
+         strip_nulls), shown by a compile_fail doc test on `strip_nulls`",
+    ),
+    (
+        "select_on_get_builder_twice",
+        "a second select() on a read is not offered (JS replaces the columns and adds a \
+         meaningless return=representation to a GET); write the columns once; see \
+         deliberate_select_once",
+    ),
     (
         "filter_like_any_of",
         "pattern-list elements holding `,` are quoted as PostgreSQL array elements (JS joins them \
@@ -617,6 +603,58 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("grants")
             .select("id, tags(name)")
             .referenced_or("tags", "name.eq.arts,name.eq.film")
+            .build(),
+        "select_count_exact_head" => s
+            .from("user_interactions")
+            .select("*")
+            .count(Count::Exact)
+            .head()
+            .build(),
+        "select_count_exact_head_filtered" => s
+            .from("user_interactions")
+            .select("*")
+            .count(Count::Exact)
+            .head()
+            .eq("user_id", "u1")
+            .build(),
+        "select_head_no_count" => s.from("user_interactions").select("*").head().build(),
+        "schema_other_head_count" => s
+            .schema("other")
+            .from("things")
+            .select("*")
+            .head()
+            .count(Count::Exact)
+            .build(),
+        "csv" => s.from("grants").select("*").csv().build(),
+        "geojson" => s.from("places").select("*").geojson().build(),
+        "explain_after_single" => s
+            .from("grants")
+            .select("*")
+            .eq("id", 1)
+            .single()
+            .explain(Explain::new())
+            .build(),
+        "strip_nulls" => s
+            .from("user_interactions")
+            .select("*")
+            .strip_nulls()
+            .build(),
+        "abort_signal_unfired" => s.from("grants").select("*").build(),
+        // Deliberate: the closest call Rust lets you write (see DELIBERATE).
+        "select_on_get_builder_twice" => s.from("grants").select("id,title").eq("id", 1).build(),
+        "invalid_strip_nulls_after_csv" => s.from("grants").select("*").csv().build(),
+        "rpc_head" => s.rpc("fn", &json!({"a": 1})).head().build(),
+        "rpc_head_object_arg" => s.rpc("fn", &json!({"filter": {"a": 1}})).head().build(),
+        "rpc_get_no_args" => s.rpc("fn", &()).get().build(),
+        "rpc_get_with_filters" => s
+            .rpc("list_grants", &json!({}))
+            .get()
+            .eq("id", 1)
+            .single()
+            .build(),
+        "rpc_select_columns" => s
+            .rpc("list_grants", &json!({"q": "arts"}))
+            .select("id,title")
             .build(),
         "filter_not_contains" => s
             .from("grants")
@@ -1367,4 +1405,20 @@ fn deliberate_array_literal_quoting() {
         pairs(req)[1].1,
         r#"cs.{"a,b","c d","\"q\"","back\\slash","","NULL"}"#
     );
+}
+
+#[test]
+fn deliberate_select_once() {
+    // JS: select('id').eq('id',1).select('id,title') sends select=id,title&id=eq.1 plus
+    // `Prefer: return=representation`. In Rust the columns are given once, and a GET carries no
+    // return preference.
+    let client = Client::new(BASE, API_KEY).unwrap();
+    let req = client
+        .from("grants")
+        .select("id,title")
+        .eq("id", 1)
+        .build()
+        .unwrap();
+    assert_eq!(req.url().query(), Some("select=id%2Ctitle&id=eq.1"));
+    assert!(req.headers().get("prefer").is_none());
 }

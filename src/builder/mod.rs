@@ -6,6 +6,7 @@
 //! [`DeleteBuilder`] and [`RpcBuilder`] are the names to use.
 
 mod filter;
+mod modifiers;
 mod query;
 mod rpc;
 
@@ -23,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use filter::Order;
+pub use modifiers::Explain;
 pub use query::QueryBuilder;
 
 use crate::client::Client;
@@ -262,6 +264,10 @@ impl<Op, S> fmt::Debug for Builder<Op, S> {
     }
 }
 
+const OBJECT: &str = "application/vnd.pgrst.object+json";
+const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
+const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
+
 /// What a request addresses.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
@@ -289,8 +295,10 @@ pub(crate) struct RequestParts {
     /// Query pairs (decoded form) in call order.
     pub(crate) query: Vec<(Cow<'static, str>, String)>,
     pub(crate) prefer: Prefer,
-    /// Overrides the shape's `Accept` (csv, explain, ...).
+    /// Overrides the shape's `Accept` (csv, geojson, explain).
     pub(crate) accept: Option<HeaderValue>,
+    /// `;nulls=stripped` on the JSON media type.
+    pub(crate) strip_nulls: bool,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
@@ -309,6 +317,7 @@ impl RequestParts {
             query: Vec::new(),
             prefer: Prefer::default(),
             accept: None,
+            strip_nulls: false,
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
@@ -358,11 +367,68 @@ impl RequestParts {
         }
     }
 
+    /// The `Accept` value the request will carry.
+    pub(crate) fn effective_accept(
+        &self,
+        shape_accept: Option<&'static str>,
+    ) -> Option<HeaderValue> {
+        match (&self.accept, shape_accept, self.strip_nulls) {
+            (Some(a), _, _) => Some(a.clone()),
+            (None, Some(OBJECT), true) => Some(HeaderValue::from_static(OBJECT_STRIPPED)),
+            (None, _, true) => Some(HeaderValue::from_static(ARRAY_STRIPPED)),
+            (None, Some(a), false) => Some(HeaderValue::from_static(a)),
+            (None, None, false) => None,
+        }
+    }
+
+    /// Moves RPC arguments from the JSON body into the query (GET, or HEAD when `head`), as
+    /// supabase-js does. A HEAD whose arguments include an object cannot carry them in the
+    /// query, so it stays a POST with `Prefer: return=minimal`, again as supabase-js does.
+    pub(crate) fn rpc_to_query(&mut self, head: bool) {
+        let args: serde_json::Map<String, serde_json::Value> = match self.body.as_deref() {
+            None => serde_json::Map::new(),
+            Some(b) if b.iter().all(u8::is_ascii_whitespace) || b == b"null" => {
+                serde_json::Map::new()
+            }
+            Some(b) => match serde_json::from_slice(b) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    self.fail(Error::invalid(
+                        "RPC arguments sent in the query must serialize to a JSON object",
+                    ));
+                    return;
+                }
+            },
+        };
+        if head && args.values().any(serde_json::Value::is_object) {
+            self.prefer.representation = Some(false);
+            return;
+        }
+        let mut pairs = Vec::with_capacity(args.len());
+        for (name, value) in args {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Array(items) => {
+                    let mut out = String::new();
+                    crate::filter::pg_array(&mut out, items.iter());
+                    out
+                }
+                other => other.to_string(),
+            };
+            pairs.push((Cow::Owned(name), text));
+        }
+        pairs.append(&mut self.query);
+        self.query = pairs;
+        self.body = None;
+        self.method = if head { Method::HEAD } else { Method::GET };
+    }
+
     /// The `reqwest::Request` these parts describe.
     pub(crate) fn into_request(
         self,
         shape_accept: Option<&'static str>,
     ) -> Result<reqwest::Request> {
+        let accept_value = self.effective_accept(shape_accept);
         let RequestParts {
             client,
             method,
@@ -371,7 +437,8 @@ impl RequestParts {
             columns,
             query,
             prefer,
-            accept,
+            accept: _,
+            strip_nulls: _,
             headers,
             body,
             timeout,
@@ -427,10 +494,8 @@ impl RequestParts {
                 .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
             map.insert(HeaderName::from_static("prefer"), value);
         }
-        if let Some(a) = accept {
+        if let Some(a) = accept_value {
             map.insert(ACCEPT, a);
-        } else if let Some(a) = shape_accept {
-            map.insert(ACCEPT, HeaderValue::from_static(a));
         }
         for (name, value) in headers.iter() {
             map.insert(name.clone(), value.clone());
@@ -456,6 +521,7 @@ impl fmt::Debug for RequestParts {
             query,
             prefer,
             accept,
+            strip_nulls,
             headers,
             body,
             timeout,
@@ -471,6 +537,7 @@ impl fmt::Debug for RequestParts {
             .field("query", query)
             .field("prefer", &prefer.header_value())
             .field("accept", accept)
+            .field("strip_nulls", strip_nulls)
             .field("header_names", &header_names)
             .field("body_bytes", &body.as_ref().map(Bytes::len))
             .field("timeout", timeout)
