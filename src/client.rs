@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::builder::{QueryBuilder, RequestParts, RpcBuilder, Target};
 use crate::error::{Error, Result};
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 
 /// The `x-client-info` value this crate sends, naming itself and its version.
@@ -55,6 +56,7 @@ pub(crate) struct ClientInner {
     pub(crate) schema: Option<HeaderValue>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_response_bytes: usize,
+    pub(crate) retry: RetryPolicy,
     pub(crate) api_key: Secret,
     /// A problem found after construction (e.g. an access token with CR/LF); every request
     /// built from this client fails with it.
@@ -163,6 +165,7 @@ impl ClientInner {
             schema: self.schema.clone(),
             timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
+            retry: self.retry.clone(),
             api_key: self.api_key.clone(),
             deferred_error: self.deferred_error,
         }
@@ -178,6 +181,7 @@ impl fmt::Debug for Client {
             schema,
             timeout,
             max_response_bytes,
+            retry,
             api_key,
             deferred_error,
         } = &*self.inner;
@@ -187,6 +191,7 @@ impl fmt::Debug for Client {
             .field("schema", schema)
             .field("timeout", timeout)
             .field("max_response_bytes", max_response_bytes)
+            .field("retry", retry)
             .field("api_key", api_key)
             .field(
                 "authorization",
@@ -230,6 +235,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     bare_postgrest: bool,
     max_response_bytes: usize,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -244,6 +250,7 @@ impl fmt::Debug for ClientBuilder {
             http: _,
             bare_postgrest,
             max_response_bytes,
+            retry,
         } = self;
         let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("ClientBuilder")
@@ -255,6 +262,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", timeout)
             .field("bare_postgrest", bare_postgrest)
             .field("max_response_bytes", max_response_bytes)
+            .field("retry", retry)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +279,7 @@ impl ClientBuilder {
             http: None,
             bare_postgrest: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -327,6 +336,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The retry policy (default: 3 retries, only for requests that cannot duplicate data).
+    /// See [`RetryPolicy`].
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Builds the client, reporting the first invalid setting.
     pub fn build(self) -> Result<Client> {
         let ClientBuilder {
@@ -339,6 +355,7 @@ impl ClientBuilder {
             http,
             bare_postgrest,
             max_response_bytes,
+            retry,
         } = self;
 
         let base = base_url(&url, bare_postgrest)?;
@@ -393,6 +410,7 @@ impl ClientBuilder {
                 schema,
                 timeout,
                 max_response_bytes,
+                retry,
                 api_key,
                 deferred_error: None,
             }),

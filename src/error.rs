@@ -154,6 +154,25 @@ impl Error {
         self.is_no_rows() || self.status() == Some(StatusCode::NOT_FOUND)
     }
 
+    /// Whether the request may have taken effect on the server despite this error: `false` when
+    /// it was never sent (invalid, connection refused) or PostgREST answered with an error
+    /// (its transaction was rolled back); `true` when the answer was lost (timeout, reset
+    /// connection), a gateway failed upstream (HTML 502/504), or a 2xx could not be decoded.
+    ///
+    /// ```
+    /// # use supabase_rest::Error;
+    /// let err = Error::InvalidRequest("empty table name".into());
+    /// assert!(!err.may_have_been_applied());
+    /// ```
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::InvalidRequest(_) | Error::Api(_) => false,
+            Error::Transport(t) | Error::Timeout(t) => !t.inner.is_connect(),
+            Error::Http { status, .. } => status.is_server_error(),
+            Error::Decode(_) => true,
+        }
+    }
+
     /// `true` for failures that may pass if the same request is sent again: connection errors,
     /// timeouts, 408, 429, 502, 503, 504, 520 and PostgREST's connection errors (`PGRST000`-`003`).
     ///
@@ -276,6 +295,14 @@ impl TransportError {
         TransportError {
             inner: inner.without_url(),
         }
+    }
+}
+
+impl TransportError {
+    /// The request failed while being sent or while its answer was read (connection reset,
+    /// closed early), as opposed to a client-side problem.
+    pub(crate) fn is_request_failure(&self) -> bool {
+        self.inner.is_request() || self.inner.is_body() || self.inner.is_connect()
     }
 }
 

@@ -94,6 +94,7 @@ mod filter;
 pub mod grants;
 mod prefer;
 mod response;
+mod retry;
 mod secret;
 mod transport;
 
@@ -108,3 +109,4 @@ pub use response::{
     Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
     Rows, Shape, Text, WithCount,
 };
+pub use retry::RetryPolicy;

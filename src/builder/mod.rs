@@ -148,9 +148,25 @@ impl<Op, S> Builder<Op, S> {
         self
     }
 
-    /// A timeout for this request only, overriding the client's default.
+    /// A timeout for this request only, overriding the client's default. Each attempt gets
+    /// the full timeout; a timed-out request fails with [`Error::Timeout`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.parts.timeout = Some(timeout);
+        self
+    }
+
+    /// `false` turns the client's retries off for this request (supabase-js `.retry(false)`).
+    pub fn retry(mut self, enabled: bool) -> Self {
+        self.parts.retry = Some(enabled);
+        self
+    }
+
+    /// Declares that sending this request twice has the same effect as sending it once, so
+    /// the client may retry it after a timeout or a 503 (e.g. an RPC that is an upsert inside,
+    /// or an insert whose rows carry their own primary keys and `ignore_duplicates`).
+    /// Reads and upserts with `on_conflict` are idempotent already.
+    pub fn idempotent(mut self) -> Self {
+        self.parts.idempotent = true;
         self
     }
 }
@@ -302,6 +318,10 @@ pub(crate) struct RequestParts {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
+    /// `Some(false)` disables retries for this request.
+    pub(crate) retry: Option<bool>,
+    /// The caller vouches that repeating this request cannot change the outcome.
+    pub(crate) idempotent: bool,
     /// The first problem found while building; returned by `build()` and `.await`.
     pub(crate) error: Option<Error>,
 }
@@ -321,6 +341,8 @@ impl RequestParts {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            retry: None,
+            idempotent: false,
             error: None,
         };
         if parts.target.name().is_empty() {
@@ -365,6 +387,16 @@ impl RequestParts {
                 "body does not serialize to JSON: {e}"
             ))),
         }
+    }
+
+    /// Whether sending this request again cannot change the outcome (see `retry.rs`).
+    pub(crate) fn is_idempotent(&self) -> bool {
+        self.idempotent
+            || self.method == Method::GET
+            || self.method == Method::HEAD
+            || (self.method == Method::POST
+                && self.prefer.resolution.is_some()
+                && self.on_conflict.is_some())
     }
 
     /// The `Accept` value the request will carry.
@@ -442,6 +474,8 @@ impl RequestParts {
             headers,
             body,
             timeout,
+            retry: _,
+            idempotent: _,
             error,
         } = self;
         if let Some(e) = error {
@@ -525,6 +559,8 @@ impl fmt::Debug for RequestParts {
             headers,
             body,
             timeout,
+            retry,
+            idempotent,
             error,
         } = self;
         let header_names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
@@ -541,6 +577,8 @@ impl fmt::Debug for RequestParts {
             .field("header_names", &header_names)
             .field("body_bytes", &body.as_ref().map(Bytes::len))
             .field("timeout", timeout)
+            .field("retry", retry)
+            .field("idempotent", idempotent)
             .field("error", error)
             .finish()
     }

@@ -1,0 +1,244 @@
+//! The retry policy: which failures are retried, for which requests, and how long to wait.
+//!
+//! A request is retried only when sending it again cannot change the outcome:
+//! - it never reached the server (the connection was refused): always;
+//! - otherwise only if it is idempotent: `GET`/`HEAD` (reads and `rpc(..).get()`), upserts
+//!   with an explicit `on_conflict` (the row ends the same however often it lands), and requests
+//!   the caller marked with `.idempotent()`. Plain inserts, updates, deletes and RPC `POST`s are
+//!   never retried once they may have reached the server.
+//!
+//! Retried failures: connection errors, timeouts, and HTTP 408, 429, 502, 503, 504, 520.
+//! `Retry-After` (seconds or an HTTP date) is honoured; otherwise the delay grows exponentially
+//! from `base_delay`, with jitter, capped at `max_delay`. A `Retry-After` longer than
+//! `max_delay` is not waited for: the error is returned. Each retry carries
+//! `X-Retry-Count: <n>`, as supabase-js sends it.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+
+/// How a client retries failed requests. On by default with 3 retries.
+///
+/// ```
+/// use std::time::Duration;
+/// use supabase_rest::{Client, RetryPolicy};
+///
+/// let client = Client::builder("https://xyz.supabase.co", "anon-key")
+///     .retry(RetryPolicy::default().max_retries(4).base_delay(Duration::from_millis(50)))
+///     .build()?;
+/// let no_retries = Client::builder("https://xyz.supabase.co", "anon-key")
+///     .retry(RetryPolicy::none())
+///     .build()?;
+/// # Ok::<(), supabase_rest::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub(crate) max_retries: u32,
+    pub(crate) base_delay: Duration,
+    pub(crate) max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// At most `n` retries after the first attempt.
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = n;
+        self
+    }
+
+    /// The first backoff delay; each later one doubles (before jitter).
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest single wait, for backoff and for `Retry-After`.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The wait before retry number `retry` (1-based), or `None` to give up.
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if retry > self.max_retries {
+            return None;
+        }
+        if let Some(wait) = retry_after {
+            return (wait <= self.max_delay).then_some(wait);
+        }
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << (retry - 1).min(20))
+            .min(self.max_delay);
+        // "Equal jitter": half fixed, half random, so retries spread out but never collapse to 0.
+        let half = exp / 2;
+        Some(half + half.mul_f64(random_unit()))
+    }
+}
+
+/// Statuses worth retrying: timeouts, rate limits and gateway/availability failures.
+pub(crate) fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504 | 520)
+}
+
+/// `Retry-After` as a duration: delta-seconds, or an HTTP date in the future.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate(text)?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP requires senders use.
+fn httpdate(s: &str) -> Option<SystemTime> {
+    let mut parts = s.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':');
+    let (h, m, sec): (u64, u64, u64) = (
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+        hms.next()?.parse().ok()?,
+    );
+    if parts.next()? != "GMT"
+        || !(1..=31).contains(&day)
+        || h > 23
+        || m > 59
+        || sec > 60
+        || year < 1970
+    {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// A uniform number in `[0, 1)`, from std's randomly keyed hasher: enough for jitter.
+fn random_unit() -> f64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let bits = hasher.finish() >> 11; // 53 bits
+    #[allow(clippy::cast_precision_loss)]
+    let unit = bits as f64 / (1u64 << 53) as f64;
+    unit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(300))
+            .max_retries(5);
+        for _ in 0..100 {
+            let d1 = p.delay(1, None).unwrap();
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d2 = p.delay(2, None).unwrap();
+            assert!(d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200));
+            let d5 = p.delay(5, None).unwrap();
+            assert!(d5 <= Duration::from_millis(300));
+        }
+        assert_eq!(p.delay(6, None), None);
+        assert_eq!(RetryPolicy::none().delay(1, None), None);
+    }
+
+    #[test]
+    fn retry_after_is_honoured_unless_too_long() {
+        let p = RetryPolicy::default().max_delay(Duration::from_secs(5));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(p.delay(1, Some(Duration::from_secs(60))), None);
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(
+            retry_after(&h),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(
+            httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
+            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(784_111_777))
+        );
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [408, 429, 502, 503, 504, 520] {
+            assert!(retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+        for s in [400, 401, 403, 404, 406, 409, 500] {
+            assert!(!retryable_status(StatusCode::from_u16(s).unwrap()));
+        }
+    }
+}
