@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every check and test of the repository, in one command (the README's test command):
+#
+#   ./scripts/test-all.sh
+#
+#   1. cargo fmt --check
+#   2. cargo clippy on every target, warnings denied
+#   3. cargo doc, warnings denied
+#   4. shellcheck on scripts/ (only when shellcheck is installed)
+#   5. in ONE throwaway PostgreSQL (scripts/with-postgres.sh): the pgTAP tests of supabase/tests
+#      first, on the freshly migrated and seeded schema, then `cargo test` (unit, contract,
+#      golden, property, fault-injection, real-PostgreSQL and doc tests)
+#   6. the examples, with no configuration
+#
+# Stops at the first failure and exits non-zero.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+start=$SECONDS
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo doc (-D warnings)"
+RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --no-deps
+
+if command -v shellcheck >/dev/null 2>&1; then
+    step "shellcheck scripts/*.sh"
+    shellcheck scripts/*.sh
+else
+    step "shellcheck not installed; skipped"
+fi
+
+step "pgTAP and cargo test against a throwaway PostgreSQL"
+scripts/with-postgres.sh bash -c 'scripts/pgtap.sh && cargo test --all-targets && cargo test --doc'
+
+step "examples run with no configuration"
+env -u SUPABASE_URL cargo run --quiet --example quickstart >/dev/null
+
+step "all checks passed in $((SECONDS - start))s"
