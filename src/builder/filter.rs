@@ -24,41 +24,103 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column <> value`: `?column=neq.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").neq("status", "closed").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&status=neq.closed"));
+    /// ```
     pub fn neq(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "neq", &value)
     }
 
     /// `column > value`: `?column=gt.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").gt("amount", 1000).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&amount=gt.1000"));
+    /// ```
     pub fn gt(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "gt", &value)
     }
 
     /// `column >= value`: `?column=gte.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").gte("deadline", "2024-01-01").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&deadline=gte.2024-01-01"));
+    /// ```
     pub fn gte(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "gte", &value)
     }
 
     /// `column < value`: `?column=lt.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").lt("amount", 500).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&amount=lt.500"));
+    /// ```
     pub fn lt(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "lt", &value)
     }
 
     /// `column <= value`: `?column=lte.value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").lte("amount", 500).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&amount=lte.500"));
+    /// ```
     pub fn lte(self, column: impl AsRef<str>, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "lte", &value)
     }
 
     /// `column LIKE pattern` (`*` may stand for `%`): `?column=like.pattern`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").like("title", "*Arts*").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=like.*Arts*"));
+    /// ```
     pub fn like(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "like", &pattern)
     }
 
     /// `column ILIKE pattern` (case-insensitive): `?column=ilike.pattern`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").ilike("title", "%arts%").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=ilike.%25arts%25"));
+    /// ```
     pub fn ilike(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "ilike", &pattern)
     }
 
     /// `column IS NULL / TRUE / FALSE / UNKNOWN`: `?column=is.null`.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Is};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .is("deadline", Is::Null)
+    ///     .is("active", true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&deadline=is.null&active=is.true"));
+    /// ```
     pub fn is(self, column: impl AsRef<str>, value: impl Into<Is>) -> Self {
         let value = value.into();
         self.op_filter(column.as_ref(), "is", &value.as_str())
@@ -90,12 +152,26 @@ impl<Op: Filterable, S> Builder<Op, S> {
 
     /// `column ~ pattern` (POSIX regular expression): `?column=match.pattern`
     /// (supabase-js `regexMatch`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").regex_match("title", "^Arts").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=match.%5EArts"));
+    /// ```
     pub fn regex_match(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "match", &pattern)
     }
 
     /// `column ~* pattern` (case-insensitive regex): `?column=imatch.pattern`
     /// (supabase-js `regexIMatch`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").regex_imatch("title", "^arts").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=imatch.%5Earts"));
+    /// ```
     pub fn regex_imatch(self, column: impl AsRef<str>, pattern: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "imatch", &pattern)
     }
@@ -113,6 +189,18 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column NOT IN (values)`: `?column=not.in.(a,b)`, quoted like [`Builder::in_`].
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .not_in("status", ["closed", "draft"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&status=not.in.%28closed%2Cdraft%29"));
+    /// ```
     pub fn not_in<I, V>(mut self, column: impl AsRef<str>, values: I) -> Self
     where
         I: IntoIterator<Item = V>,
@@ -152,6 +240,20 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column LIKE ANY (patterns)`: `?column=like(any).{p1,p2}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .like_any_of("title", ["%Arts%", "%Music%"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=like%28any%29.%7B%25Arts%25%2C%25Music%25%7D"));
+    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+    /// assert_eq!(pairs[1], ("title".into(), "like(any).{%Arts%,%Music%}".into()));
+    /// ```
     pub fn like_any_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
     where
         I: IntoIterator<Item = V>,
@@ -161,6 +263,20 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column ILIKE ALL (patterns)`: `?column=ilike(all).{p1,p2}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .ilike_all_of("title", ["%arts%", "%fund%"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=ilike%28all%29.%7B%25arts%25%2C%25fund%25%7D"));
+    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+    /// assert_eq!(pairs[1], ("title".into(), "ilike(all).{%arts%,%fund%}".into()));
+    /// ```
     pub fn ilike_all_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
     where
         I: IntoIterator<Item = V>,
@@ -170,6 +286,20 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column ILIKE ANY (patterns)`: `?column=ilike(any).{p1,p2}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .ilike_any_of("title", ["%arts%", "%music%"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&title=ilike%28any%29.%7B%25arts%25%2C%25music%25%7D"));
+    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+    /// assert_eq!(pairs[1], ("title".into(), "ilike(any).{%arts%,%music%}".into()));
+    /// ```
     pub fn ilike_any_of<I, V>(self, column: impl AsRef<str>, patterns: I) -> Self
     where
         I: IntoIterator<Item = V>,
@@ -187,16 +317,42 @@ impl<Op: Filterable, S> Builder<Op, S> {
 
     /// `column @> operand` (array, range or jsonb containment): `?column=cs.{a,b}`.
     /// See [`ArrayValue`] for how lists, JSON and strings are written.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").contains("tags", ["arts", "music"]).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&tags=cs.%7Barts%2Cmusic%7D"));
+    /// ```
     pub fn contains(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
         self.operand_filter(column.as_ref(), "cs", &operand)
     }
 
     /// `column <@ operand`: `?column=cd.{a,b}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .contained_by("tags", ["arts", "music", "film"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&tags=cd.%7Barts%2Cmusic%2Cfilm%7D"));
+    /// ```
     pub fn contained_by(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
         self.operand_filter(column.as_ref(), "cd", &operand)
     }
 
     /// `column && operand` (arrays or ranges share an element): `?column=ov.{a,b}`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").overlaps("tags", ["arts", "film"]).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&tags=ov.%7Barts%2Cfilm%7D"));
+    /// ```
     pub fn overlaps(self, column: impl AsRef<str>, operand: impl ArrayValue) -> Self {
         self.operand_filter(column.as_ref(), "ov", &operand)
     }
@@ -214,27 +370,72 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// `column &> range` (does not extend left of): `?column=nxl.range`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("reservations").select("*").range_gte("during", "[1,5)").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&during=nxl.%5B1%2C5%29"));
+    /// ```
     pub fn range_gte(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "nxl", &range)
     }
 
     /// `column << range` (strictly left of): `?column=sl.range`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("reservations").select("*").range_lt("during", "[1,5)").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&during=sl.%5B1%2C5%29"));
+    /// ```
     pub fn range_lt(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "sl", &range)
     }
 
     /// `column &< range` (does not extend right of): `?column=nxr.range`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("reservations").select("*").range_lte("during", "[1,5)").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&during=nxr.%5B1%2C5%29"));
+    /// ```
     pub fn range_lte(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "nxr", &range)
     }
 
     /// `column -|- range` (adjacent): `?column=adj.range`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("reservations")
+    ///     .select("*")
+    ///     .range_adjacent("during", "[1,5)")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&during=adj.%5B1%2C5%29"));
+    /// ```
     pub fn range_adjacent(self, column: impl AsRef<str>, range: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), "adj", &range)
     }
 
     /// Full-text search: `?column=fts.query`, or `plfts`/`phfts`/`wfts` and a configuration as
     /// chosen by [`TextSearch`].
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, TextSearch};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .text_search("fts", "arts fund", TextSearch::plain())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&fts=plfts.arts+fund"));
+    /// ```
     pub fn text_search(
         self,
         column: impl AsRef<str>,
@@ -248,6 +449,22 @@ impl<Op: Filterable, S> Builder<Op, S> {
     /// A typed logic tree ([`Cond`]): `Cond::or([...])` becomes `?or=(...)`, `Cond::and` becomes
     /// `?and=(...)`, negated groups `?not.or=(...)`; values are quoted and escaped so they reach
     /// PostgREST intact.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Cond};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .where_(Cond::or([Cond::eq("status", "open"), Cond::gt("amount", 1000)]).not())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&not.or=%28status.eq.open%2Camount.gt.1000%29"));
+    ///
+    /// let req = client.from("grants").select("*").where_(Cond::eq("title", "a,b")).build().unwrap();
+    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+    /// assert_eq!(pairs[1], ("and".into(), r#"(title.eq."a,b")"#.into()));
+    /// ```
     pub fn where_(mut self, cond: Cond) -> Self {
         let (key, value) = cond.to_pair(None);
         self.parts.push_query(key, value);
@@ -255,6 +472,26 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// [`Builder::where_`] on an embedded resource: `?<table>.or=(...)`.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Cond};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .referenced_where(
+    ///         "funders",
+    ///         Cond::or([Cond::eq("country", "FR"), Cond::eq("country", "DE")]),
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=title%2Cfunders%28name%29&funders.or=%28country.eq.FR%2Ccountry.eq.DE%29")
+    /// );
+    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+    /// assert_eq!(pairs[1], ("funders.or".into(), "(country.eq.FR,country.eq.DE)".into()));
+    /// ```
     pub fn referenced_where(mut self, table: impl AsRef<str>, cond: Cond) -> Self {
         let (key, value) = cond.to_pair(Some(table.as_ref()));
         self.parts.push_query(key, value);
@@ -262,6 +499,21 @@ impl<Op: Filterable, S> Builder<Op, S> {
     }
 
     /// [`Builder::or`] on an embedded resource: `?<table>.or=(...)`, raw.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .referenced_or("funders", "country.eq.FR,country.eq.DE")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=title%2Cfunders%28name%29&funders.or=%28country.eq.FR%2Ccountry.eq.DE%29")
+    /// );
+    /// ```
     pub fn referenced_or(mut self, table: impl AsRef<str>, filters: impl AsRef<str>) -> Self {
         self.parts.push_query(
             format!("{}.or", table.as_ref()),
@@ -272,6 +524,19 @@ impl<Op: Filterable, S> Builder<Op, S> {
 
     /// `NOT (column <op> value)`: `?column=not.<op>.value`, the operator given raw
     /// (`"is"`, `"eq"`, `"cs"`, ...), the value as written.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .not("status", "eq", "closed")
+    ///     .not("notes", "is", "null")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&status=not.eq.closed&notes=not.is.null"));
+    /// ```
     pub fn not(self, column: impl AsRef<str>, operator: &str, value: impl FilterValue) -> Self {
         let op = format!("not.{operator}");
         self.op_filter(column.as_ref(), &op, &value)
@@ -279,11 +544,36 @@ impl<Op: Filterable, S> Builder<Op, S> {
 
     /// A raw filter: `?column=<operator>.<value>`, both sent exactly as given. The escape hatch
     /// for operators without their own method; the value is not quoted or escaped.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .filter("status", "in", "(open,review)")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&status=in.%28open%2Creview%29"));
+    /// ```
     pub fn filter(self, column: impl AsRef<str>, operator: &str, value: impl FilterValue) -> Self {
         self.op_filter(column.as_ref(), operator, &value)
     }
 
     /// One `eq` filter per pair: `match_([("user_id", "u1"), ("grant_id", "g1")])`.
+    /// Sends `?k1=eq.v1&k2=eq.v2`, in the pairs' order.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("user_interactions")
+    ///     .select("*")
+    ///     .match_([("user_id", "u1"), ("grant_id", "g1")])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&user_id=eq.u1&grant_id=eq.g1"));
+    /// ```
     pub fn match_<I, K, V>(mut self, pairs: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -298,6 +588,13 @@ impl<Op: Filterable, S> Builder<Op, S> {
 
     /// A raw `or` group, written in PostgREST's syntax: `or("a.eq.1,b.eq.2")` sends
     /// `?or=(a.eq.1,b.eq.2)`. Values are not escaped: quote any containing `,` `(` `)`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").or("status.eq.open,amount.gt.1000").build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&or=%28status.eq.open%2Camount.gt.1000%29"));
+    /// ```
     pub fn or(mut self, filters: impl AsRef<str>) -> Self {
         self.parts
             .push_query("or", format!("({})", filters.as_ref()));
@@ -398,6 +695,24 @@ fn modifier_key(
 impl<Op: Reads, S> Builder<Op, S> {
     /// Sorts by `column`. Repeated calls add tie-breakers to one `order` parameter, as
     /// supabase-js does.
+    /// Sends `?order=column.asc` (or `.desc`, then `.nullsfirst`/`.nullslast` when set), or
+    /// `?<table>.order=` for [`Order::referenced_table`].
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Order};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .order("deadline", Order::desc())
+    ///     .order("name", Order::asc().referenced_table("funders"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=title%2Cfunders%28name%29&order=deadline.desc&funders.order=name.asc")
+    /// );
+    /// ```
     pub fn order(mut self, column: impl AsRef<str>, order: Order) -> Self {
         let mut term = format!(
             "{}.{}",
@@ -421,12 +736,31 @@ impl<Op: Reads, S> Builder<Op, S> {
     }
 
     /// At most `n` rows: `?limit=n`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").limit(10).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&limit=10"));
+    /// ```
     pub fn limit(mut self, n: u64) -> Self {
         self.parts.set_query("limit", n.to_string());
         self
     }
 
     /// At most `n` rows of an embedded resource: `?<table>.limit=n`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .referenced_limit("funders", 3)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=title%2Cfunders%28name%29&funders.limit=3"));
+    /// ```
     pub fn referenced_limit(mut self, table: impl AsRef<str>, n: u64) -> Self {
         let key = modifier_key(Some(table.as_ref()), "limit");
         self.parts.set_query(key, n.to_string());
@@ -435,11 +769,33 @@ impl<Op: Reads, S> Builder<Op, S> {
 
     /// Rows `from..=to` (0-based, inclusive): `?offset=from&limit=to-from+1`.
     /// `to < from` fails with [`Error::InvalidRequest`].
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").range(20, 29).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&offset=20&limit=10"));
+    /// ```
     pub fn range(self, from: u64, to: u64) -> Self {
         self.range_for(None, from, to)
     }
 
     /// [`Builder::range`] on an embedded resource: `?<table>.offset=..&<table>.limit=..`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .referenced_range("funders", 0, 4)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=title%2Cfunders%28name%29&funders.offset=0&funders.limit=5")
+    /// );
+    /// ```
     pub fn referenced_range(self, table: impl AsRef<str>, from: u64, to: u64) -> Self {
         self.range_for(Some(table.as_ref()), from, to)
     }

@@ -126,6 +126,14 @@ impl<Op, S> Builder<Op, S> {
     /// Adds a header to this request only (replacing a client default of the same name).
     /// A name or value that is not a valid header (CR, LF, NUL ...) makes the request fail
     /// with [`Error::InvalidRequest`].
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").header("x-request-id", "abc123").build().unwrap();
+    /// assert_eq!(req.headers()["x-request-id"], "abc123");
+    /// assert_eq!(req.url().query(), Some("select=*"));
+    /// ```
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
         let name = name.as_ref();
         let parsed = HeaderName::from_bytes(name.as_bytes())
@@ -150,12 +158,31 @@ impl<Op, S> Builder<Op, S> {
 
     /// A timeout for this request only, overriding the client's default. Each attempt gets
     /// the full timeout; a timed-out request fails with [`Error::Timeout`].
+    /// Nothing is added to the query or headers: the timeout is set on the `reqwest::Request`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// use std::time::Duration;
+    /// let req = client.from("grants").select("*").timeout(Duration::from_secs(5)).build().unwrap();
+    /// assert_eq!(req.timeout(), Some(&Duration::from_secs(5)));
+    /// assert_eq!(req.url().query(), Some("select=*"));
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.parts.timeout = Some(timeout);
         self
     }
 
     /// `false` turns the client's retries off for this request (supabase-js `.retry(false)`).
+    /// Changes only how the client sends the request: nothing is added to the query or headers.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").retry(false).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
+    /// assert!(req.headers().get("prefer").is_none());
+    /// ```
     pub fn retry(mut self, enabled: bool) -> Self {
         self.parts.retry = Some(enabled);
         self
@@ -165,6 +192,20 @@ impl<Op, S> Builder<Op, S> {
     /// the client may retry it after a timeout or a 503 (e.g. an RPC that is an upsert inside,
     /// or an insert whose rows carry their own primary keys and `ignore_duplicates`).
     /// Reads and upserts with `on_conflict` are idempotent already.
+    /// Changes only how the client sends the request: nothing is added to the query or headers.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .rpc("touch_grant", &serde_json::json!({"id": 1}))
+    ///     .idempotent()
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.method(), "POST");
+    /// assert_eq!(req.url().query(), None);
+    /// assert!(req.headers().get("prefer").is_none());
+    /// ```
     pub fn idempotent(mut self) -> Self {
         self.parts.idempotent = true;
         self
@@ -199,6 +240,20 @@ impl<Op, S: Retype> Builder<Op, S> {
     /// let grants: Vec<Grant> = client.from("grants").select("id,title").returns::<Grant>().await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// Only the decoding changes; the request is the same:
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("id,title")
+    ///     .returns::<serde_json::Value>()
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
+    /// ```
     pub fn returns<U: DeserializeOwned + Send + 'static>(self) -> Builder<Op, S::With<U>> {
         self.reshape()
     }
@@ -208,12 +263,29 @@ impl<Op, S: RowSet> Builder<Op, S> {
     /// Exactly one row: awaits to `T`. Sends `Accept: application/vnd.pgrst.object+json`, so
     /// the server answers 406 `PGRST116` for zero or several rows (and rolls a write back);
     /// tell them apart with [`Error::is_no_rows`] and [`Error::is_too_many_rows`].
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").eq("id", 1).single().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
+    /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
+    /// ```
     pub fn single(self) -> Builder<Op, S::Single> {
         self.reshape()
     }
 
     /// Zero or one row: awaits to `Option<T>`; more than one row is an error
     /// ([`Error::is_too_many_rows`]).
+    /// Adds nothing to the request: the rows are read as an array and checked on arrival.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").eq("id", 1).maybe_single().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
+    /// assert!(req.headers().get("accept").is_none());
+    /// ```
     pub fn maybe_single(self) -> Builder<Op, S::MaybeSingle> {
         self.reshape()
     }
@@ -222,6 +294,14 @@ impl<Op, S: RowSet> Builder<Op, S> {
 impl<Op, S: Countable> Builder<Op, S> {
     /// Asks for a total count (`Prefer: count=...`); awaiting then returns
     /// [`WithCount`](crate::WithCount) with the total from `Content-Range`.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Count};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("*").count(Count::Exact).limit(10).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*&limit=10"));
+    /// assert_eq!(req.headers()["prefer"], "count=exact");
+    /// ```
     pub fn count(mut self, count: Count) -> Builder<Op, Counted<S>> {
         self.parts.prefer.count = Some(count);
         self.reshape()
@@ -256,6 +336,21 @@ impl<Op: Writes, S: crate::response::Returning> Builder<Op, S> {
 
     /// Runs the write and rolls it back (`Prefer: tx=rollback`), e.g. to validate it. Honoured
     /// only where the server allows the override (`db-tx-end = *-allow-override`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .update(&serde_json::json!({"status": "closed"}))
+    ///     .eq("id", 1)
+    ///     .rollback()
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.method(), "PATCH");
+    /// assert_eq!(req.url().query(), Some("id=eq.1"));
+    /// assert_eq!(req.headers()["prefer"], "tx=rollback");
+    /// ```
     pub fn rollback(mut self) -> Self {
         self.parts.prefer.rollback = true;
         self

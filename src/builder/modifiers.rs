@@ -86,6 +86,7 @@ impl<Op, S: RowSet> Builder<Op, S> {
     /// # use supabase_rest::Client;
     /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
     /// let req = client.from("grants").select("*").csv().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
     /// assert_eq!(req.headers()["accept"], "text/csv");
     /// ```
     pub fn csv(self) -> Builder<Op, Text> {
@@ -94,6 +95,14 @@ impl<Op, S: RowSet> Builder<Op, S> {
 
     /// The rows as a GeoJSON `FeatureCollection` (`Accept: application/geo+json`, needs PostGIS);
     /// awaits to `serde_json::Value`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("parks").select("*").geojson().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
+    /// assert_eq!(req.headers()["accept"], "application/geo+json");
+    /// ```
     pub fn geojson(self) -> Builder<Op, Json<serde_json::Value>> {
         self.with_accept("application/geo+json")
     }
@@ -113,6 +122,7 @@ impl<Op, S: Retype> Builder<Op, S> {
     /// # use supabase_rest::Client;
     /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
     /// let req = client.from("t").select("*").strip_nulls().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
     /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.array+json;nulls=stripped");
     /// let req = client.from("t").select("*").strip_nulls().single().build().unwrap();
     /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json;nulls=stripped");
@@ -131,6 +141,7 @@ impl<Op, S: Shape> Builder<Op, S> {
     /// # use supabase_rest::{Client, Explain};
     /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
     /// let req = client.from("grants").select("*").single().explain(Explain::new().analyze()).build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
     /// assert_eq!(
     ///     req.headers()["accept"],
     ///     r#"application/vnd.pgrst.plan+text; for="application/vnd.pgrst.object+json"; options=analyze;"#
@@ -166,6 +177,7 @@ impl<Op: Reads, S: RowSet> Builder<Op, S> {
     /// # use supabase_rest::{Client, Count};
     /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
     /// let req = client.from("user_interactions").select("*").count(Count::Exact).head().build().unwrap();
+    /// assert_eq!(req.url().query(), Some("select=*"));
     /// assert_eq!(req.method(), "HEAD");
     /// assert_eq!(req.headers()["prefer"], "count=exact");
     /// ```
@@ -181,6 +193,22 @@ impl<Op: Reads, S: RowSet> Builder<Op, S> {
 
 impl<Op> Builder<Op, Head> {
     /// Asks for a total count on a head request (`Prefer: count=...`).
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Count};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .eq("status", "open")
+    ///     .head()
+    ///     .count(Count::Planned)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.method(), "HEAD");
+    /// assert_eq!(req.url().query(), Some("select=*&status=eq.open"));
+    /// assert_eq!(req.headers()["prefer"], "count=planned");
+    /// ```
     pub fn count(mut self, count: crate::Count) -> Self {
         self.parts.prefer.count = Some(count);
         self
@@ -210,6 +238,19 @@ impl<S> Builder<op::Rpc, S> {
 
     /// Shapes a set-returning function's rows (`?select=`), as supabase-js sends it (with
     /// `Prefer: return=representation`).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .rpc("list_grants", &serde_json::json!({"q": "arts"}))
+    ///     .select("id, title")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.method(), "POST");
+    /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
+    /// assert_eq!(req.headers()["prefer"], "return=representation");
+    /// ```
     pub fn select(mut self, columns: impl AsRef<str>) -> Self {
         self.parts.prefer.representation = Some(true);
         self.parts
@@ -219,12 +260,28 @@ impl<S> Builder<op::Rpc, S> {
 
     /// Fails the call (and rolls it back) if it affects more than `n` rows
     /// (`Prefer: handling=strict, max-affected=n`; functions returning a set only).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.rpc("close_expired", &serde_json::json!({})).max_affected(10).build().unwrap();
+    /// assert_eq!(req.url().query(), None);
+    /// assert_eq!(req.headers()["prefer"], "handling=strict, max-affected=10");
+    /// ```
     pub fn max_affected(mut self, n: u64) -> Self {
         self.parts.prefer.max_affected = Some(n);
         self
     }
 
     /// Runs the call and rolls it back (`Prefer: tx=rollback`), where the server allows it.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.rpc("close_expired", &serde_json::json!({})).rollback().build().unwrap();
+    /// assert_eq!(req.url().query(), None);
+    /// assert_eq!(req.headers()["prefer"], "tx=rollback");
+    /// ```
     pub fn rollback(mut self) -> Self {
         self.parts.prefer.rollback = true;
         self
