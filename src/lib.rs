@@ -85,6 +85,8 @@
 //!
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform's library.
+//! - `testing`: [`testing`] helpers (wiremock matchers, canned PostgREST answers, an in-memory
+//!   table) for testing apps built on this crate.
 
 mod body;
 mod builder;
@@ -96,6 +98,9 @@ mod prefer;
 mod response;
 mod retry;
 mod secret;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod transport;
 
 pub use builder::{

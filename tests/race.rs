@@ -9,9 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::old_flow::record_user_interaction_old;
-use common::table::InteractionsTable;
 use futures::future::join_all;
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+use supabase_rest::testing::MemoryTable;
 use supabase_rest::Client;
 use uuid::Uuid;
 use wiremock::matchers::path_regex;
@@ -22,9 +22,9 @@ use InteractionAction::{Applied, Ignored, Saved};
 /// A server whose `user_interactions` endpoint is the stateful table. GET answers are delayed
 /// (evaluated at once, sent 40 ms later): harmless to the atomic upsert, which sends no GET, and
 /// exactly the window in which the old flow's SELECT and INSERT race.
-async fn start() -> (MockServer, Client, InteractionsTable) {
+async fn start() -> (MockServer, Client, MemoryTable) {
     let server = MockServer::start().await;
-    let table = InteractionsTable::new().with_read_delay(Duration::from_millis(40));
+    let table = MemoryTable::user_interactions().with_read_delay(Duration::from_millis(40));
     Mock::given(path_regex("^/rest/v1/user_interactions$"))
         .respond_with(table.clone())
         .mount(&server)
@@ -34,6 +34,16 @@ async fn start() -> (MockServer, Client, InteractionsTable) {
         .unwrap()
         .with_access_token("user-jwt");
     (server, client, table)
+}
+
+/// The action of the last write the table applied to a pair.
+fn last_written_action(table: &MemoryTable, user: &str, grant: &str) -> Option<String> {
+    table
+        .writes()
+        .iter()
+        .rev()
+        .find(|w| w.key == [user, grant])
+        .and_then(|w| w.row["action"].as_str().map(str::to_owned))
 }
 
 #[derive(Debug, Default)]
@@ -88,7 +98,7 @@ async fn fifty_concurrent_saves_leave_one_row_and_all_succeed() {
     assert_eq!(table.rows().len(), 1);
     let first_id = results[0].as_ref().unwrap().id;
     assert!(results.iter().all(|r| r.as_ref().unwrap().id == first_id));
-    let row = table.row(&user.to_string(), &grant.to_string()).unwrap();
+    let row = table.row(&[&user.to_string(), &grant.to_string()]).unwrap();
     assert_eq!(row["action"], "saved");
 }
 
@@ -122,7 +132,7 @@ async fn fifty_concurrent_saves_break_the_old_flow() {
 // previous click's first request, without waiting for its answer.
 
 async fn rapid_clicks<F, Fut, T>(
-    table: &InteractionsTable,
+    table: &MemoryTable,
     actions: &[InteractionAction],
     click: F,
 ) -> Vec<supabase_rest::Result<T>>
@@ -165,12 +175,12 @@ async fn rapid_sequential_changes_end_on_the_last_action() {
     assert_eq!(tally(&results).errors, 0, "{results:?}");
     assert_eq!(table.request_count(), SEQUENCE.len());
     assert_eq!(table.rows().len(), 1);
-    let row = table.row(&user.to_string(), &grant.to_string()).unwrap();
+    let row = table.row(&[&user.to_string(), &grant.to_string()]).unwrap();
     assert_eq!(row["action"], "saved");
     let written: Vec<_> = table
         .writes()
         .iter()
-        .filter_map(|w| w.action.clone())
+        .filter_map(|w| w.row["action"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(written, ["saved", "applied", "ignored", "saved"]);
     let created: Vec<_> = results
@@ -208,7 +218,7 @@ async fn rapid_sequential_changes_break_the_old_flow() {
 
     let outcome = tally(&results);
     let final_action = table
-        .row(&user.to_string(), &grant.to_string())
+        .row(&[&user.to_string(), &grant.to_string()])
         .map(|r| r["action"].as_str().unwrap().to_owned());
     let lost_update = final_action.as_deref() != Some("saved");
     assert!(
@@ -250,10 +260,10 @@ async fn mixed_actions_on_several_grants_keep_one_row_per_pair_and_the_last_writ
     assert_eq!(table.rows().len(), GRANTS, "one row per pair");
     for grant in &grants {
         let (u, g) = (user.to_string(), grant.to_string());
-        let row = table.row(&u, &g).unwrap();
+        let row = table.row(&[&u, &g]).unwrap();
         assert_eq!(
             row["action"].as_str(),
-            table.last_written_action(&u, &g).as_deref(),
+            last_written_action(&table, &u, &g).as_deref(),
             "the row carries the last applied write"
         );
     }

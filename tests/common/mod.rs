@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod old_flow;
-pub mod table;
 
 use supabase_rest::Client;
 use wiremock::{Mock, MockServer, ResponseTemplate};
