@@ -66,7 +66,9 @@ pub(crate) async fn send(parts: RequestParts, accept: Option<&'static str>) -> R
                     HeaderValue::from(retry),
                 );
             }
-            tracing::Span::current().record("attempt", retry);
+            if retry > 0 {
+                tracing::Span::current().record("attempt", retry);
+            }
             let outcome = attempt(&client.inner.http, request, limit).await;
             let span = tracing::Span::current();
             span.record(
