@@ -384,9 +384,16 @@ impl std::error::Error for DecodeError {}
 /// The start of a body, cut at a character boundary, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let cut = &body[..body.len().min(SNIPPET_LIMIT)];
-    let text = String::from_utf8_lossy(cut);
-    // A multi-byte character cut in half shows up as one trailing U+FFFD; that is fine.
-    text.into_owned()
+    // Invalid bytes become U+FFFD (3 bytes each), so bound the text again after decoding.
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if text.len() > SNIPPET_LIMIT {
+        let mut end = SNIPPET_LIMIT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 /// Turns a non-2xx answer into the right error variant.
@@ -492,7 +499,8 @@ mod tests {
     #[test]
     fn snippet_cuts_inside_multibyte_chars_without_panicking() {
         let body = "é".repeat(SNIPPET_LIMIT);
-        let s = snippet(body.as_bytes());
-        assert!(s.len() <= SNIPPET_LIMIT + 3);
+        assert!(snippet(body.as_bytes()).len() <= SNIPPET_LIMIT);
+        let garbage = vec![0xffu8; 4 * SNIPPET_LIMIT];
+        assert!(snippet(&garbage).len() <= SNIPPET_LIMIT);
     }
 }

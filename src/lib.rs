@@ -94,6 +94,8 @@ mod client;
 mod error;
 mod filter;
 pub mod grants;
+#[cfg(test)]
+mod hostile_tests;
 mod prefer;
 mod response;
 mod retry;

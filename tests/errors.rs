@@ -239,7 +239,14 @@ async fn connection_refused_is_a_connect_error() {
 #[tokio::test]
 async fn empty_table_name_is_rejected_before_sending() {
     let (server, client) = common::setup().await;
-    let err = client.from("").select("*").await.unwrap_err();
+    for name in ["", ".", ".."] {
+        let err = client.from(name).select("*").await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{name:?}");
+    }
+    let err = client.rpc("..", &()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)));
+    // Dots, quotes and spaces inside a name are fine: percent-encoded into one segment.
+    let req = client.from("a.b \"c\"").select("*").build().unwrap();
+    assert_eq!(req.url().path(), "/rest/v1/a.b%20%22c%22");
     assert!(server.received_requests().await.unwrap().is_empty());
 }

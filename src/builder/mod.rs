@@ -440,8 +440,14 @@ impl RequestParts {
             idempotent: false,
             error: None,
         };
-        if parts.target.name().is_empty() {
-            parts.fail(Error::invalid("table or function name is empty"));
+        match parts.target.name() {
+            "" => parts.fail(Error::invalid("table or function name is empty")),
+            // URLs treat these segments as "this" and "parent" directory, even percent-encoded,
+            // so such a name would address another resource.
+            "." | ".." => parts.fail(Error::invalid(
+                "table or function name cannot be \".\" or \"..\"",
+            )),
+            _ => {}
         }
         parts
     }
