@@ -30,7 +30,20 @@ step "cargo clippy (all targets, -D warnings)"
 cargo clippy --all-targets -- -D warnings
 
 step "cargo doc (-D warnings)"
-RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --no-deps
+RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --no-deps --all-features
+
+step "packaging: rust-version matches clippy's msrv; the package ships no tests, scripts or fixtures"
+rust_version=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+clippy_msrv=$(sed -n 's/^msrv = "\(.*\)"/\1/p' clippy.toml)
+[[ -n "$rust_version" && "$rust_version" == "$clippy_msrv" ]] || {
+    echo "rust-version ($rust_version) and clippy.toml msrv ($clippy_msrv) differ" >&2
+    exit 1
+}
+package_files=$(cargo package --list --allow-dirty 2>/dev/null)
+if grep -E '^(tests|scripts|\.ci|benches|tools|proptest-regressions)/' <<<"$package_files"; then
+    echo "the package would ship the files above" >&2
+    exit 1
+fi
 
 if command -v shellcheck >/dev/null 2>&1; then
     step "shellcheck scripts/*.sh"

@@ -1,7 +1,8 @@
 //! A typed Rust client for Supabase's REST API (PostgREST).
 //!
-//! It builds exactly the requests the official JavaScript client sends, decodes rows into your
-//! serde types, and turns every failure into one typed [`Error`].
+//! It builds exactly the requests the official JavaScript client sends (checked against
+//! requests captured from supabase-js), decodes rows into your serde types, retries only what
+//! cannot duplicate data, and turns every failure into one typed [`Error`].
 //!
 //! # Quick start
 //!
@@ -31,12 +32,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! A [`Client`] is cheap to clone (an `Arc` inside, one connection pool); keep one per process
+//! and derive per-user clones with [`Client::with_access_token`].
+//!
 //! # Selecting and decoding
 //!
 //! `client.from(table).select(cols)` awaits to `Vec<serde_json::Value>`; `.returns::<T>()`
-//! decodes into your type, `.single()` into exactly one `T`, `.maybe_single()` into `Option<T>`.
-//! Every builder has `build()`, which returns the `reqwest::Request` it would send without any
-//! I/O:
+//! decodes into your type, `.single()` into exactly one row, `.maybe_single()` into an `Option`.
+//! Every builder has `build()`, which returns the `reqwest::Request` awaiting would send,
+//! without any I/O:
 //!
 //! ```
 //! # use supabase_rest::{Client, Order};
@@ -55,26 +59,88 @@
 //! # Ok::<(), supabase_rest::Error>(())
 //! ```
 //!
-//! # Writes
+//! `.csv()` awaits to a `String`, `.geojson()` to JSON, `.explain(..)` to the plan,
+//! `.strip_nulls()` drops null keys.
 //!
-//! `insert`, `upsert`, `update` and `delete` await to `()`; `.select(cols)` after them asks for
-//! the rows back (`Prefer: return=representation`), decoded into the type you bind them to.
-//! Upserts take `on_conflict`, `ignore_duplicates` and `default_to_null`; every write takes
-//! `count(Count::Exact)`.
+//! # Filters
+//!
+//! Every PostgREST operator has a method (`eq`, `neq`, `gt`, `gte`, `lt`, `lte`, `like`,
+//! `ilike`, `like_all_of`, ..., `is`, `is_distinct`, `in_`, `not_in`, `contains`,
+//! `contained_by`, `overlaps`, the `range_*` family, `regex_match`, `text_search`), plus
+//! `match_`, `not`, the raw `or` and `filter` escape hatches, and typed logic trees with
+//! [`Cond`]. Values are encoded by PostgREST's grammar: an `in_` element holding `,` or `"` is
+//! quoted and escaped, so user input reaches the database intact.
+//!
+//! ```
+//! # use supabase_rest::{Client, Cond};
+//! # let client = Client::new("https://xyz.supabase.co", "anon-key")?;
+//! let req = client
+//!     .from("grants")
+//!     .select("*")
+//!     .in_("status", ["open", "on hold, soon"])
+//!     .where_(Cond::or([Cond::ilike("title", "*water*"), Cond::contains("tags", ["rivers"])]))
+//!     .build()?;
+//! let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
+//! assert_eq!(pairs[1].1, r#"in.(open,"on hold, soon")"#);
+//! assert_eq!(pairs[2].1, r#"(title.ilike.*water*,tags.cs."{rivers}")"#);
+//! # Ok::<(), supabase_rest::Error>(())
+//! ```
+//!
+//! # Insert and upsert
+//!
+//! `insert(&rows)` and `upsert(&rows)` take one `Serialize` row or a slice of them and await to
+//! `()`; `.select(cols)` after them asks for the rows back (`Prefer: return=representation`),
+//! decoded into the type you bind them to. Upserts take `on_conflict`, `ignore_duplicates` and
+//! `default_to_null`; bulk bodies send `columns` as supabase-js does. On conflict only the keys
+//! you send are updated: leave a key out (`#[serde(skip_serializing_if = "Option::is_none")]`)
+//! to keep the stored value.
+//!
+//! # Update and delete
+//!
+//! `update(&patch)` and `delete()` take the same filters as reads; `max_affected(n)` makes the
+//! server refuse (and roll back) a change touching more rows. Without a filter they touch every
+//! row the caller may see.
+//!
+//! # RPC
+//!
+//! `client.rpc("fn", &args)` posts the arguments as JSON and awaits to the function's JSON
+//! result; `.returns::<T>()` types it, `.get()` sends the arguments in the query instead, and
+//! filters, `order`, `limit` and `single()` apply to set-returning functions.
+//!
+//! # Counting and ranges
+//!
+//! `.count(Count::Exact | Planned | Estimated)` makes awaiting return [`WithCount`], with the
+//! total from `Content-Range`; `.head()` asks for the count alone. `range(from, to)` pages.
 //!
 //! # Errors
 //!
 //! Every non-2xx answer is an `Err`. PostgREST's JSON error keeps its `code`, `message`,
 //! `details`, `hint` and the HTTP status ([`PostgrestError`]); anything else (a proxy's HTML 502)
-//! keeps the status and the start of the body ([`Error::Http`]). Helpers such as
-//! [`Error::is_unique_violation`], [`Error::is_rls_violation`] and [`Error::is_no_rows`] answer
-//! the usual questions.
+//! keeps the status and the start of the body ([`Error::Http`]). Helpers answer the usual
+//! questions: [`Error::is_unique_violation`], [`Error::is_rls_violation`],
+//! [`Error::is_no_rows`], [`Error::is_too_many_rows`], [`Error::is_retryable`],
+//! [`Error::may_have_been_applied`].
 //!
 //! # Auth and row-level security
 //!
 //! The api key goes in `apikey`; `Authorization` carries the user's JWT from
 //! [`Client::with_access_token`] (or the api key when there is none), so PostgREST runs the
-//! request under that user's policies. Neither ever appears in `Debug` output or error text.
+//! request under that user's policies. Neither ever appears in `Debug` output, error text or
+//! logs.
+//!
+//! # Retries and timeouts
+//!
+//! [`RetryPolicy`] (3 retries by default) retries connection failures, timeouts, 408, 429, 502,
+//! 503, 504 and 520, honouring `Retry-After`, but only for requests that cannot duplicate data:
+//! reads, upserts with `on_conflict`, and requests marked `.idempotent()`. A plain insert is
+//! never sent twice. [`ClientBuilder::timeout`] and `.timeout()` per request bound each attempt.
+//!
+//! # Testing
+//!
+//! With the `testing` feature, `supabase_rest::testing` offers wiremock matchers such as
+//! `upsert_into("user_interactions").on_conflict("user_id,grant_id")`, canned PostgREST
+//! answers (`responses::rls_violation(..)`, `responses::no_rows()`, ...) and `MemoryTable`, a
+//! stateful in-memory table keyed by a conflict target.
 //!
 //! # The grants app
 //!
@@ -85,8 +151,46 @@
 //!
 //! - `rustls` (default): TLS through rustls.
 //! - `native-tls`: TLS through the platform's library.
-//! - `testing`: [`testing`] helpers (wiremock matchers, canned PostgREST answers, an in-memory
-//!   table) for testing apps built on this crate.
+//! - `testing`: the `testing` module (wiremock matchers, canned answers, an in-memory table).
+//!
+//! # Coming from supabase-js
+//!
+//! | supabase-js | supabase-rest |
+//! |---|---|
+//! | `createClient(url, key)` | `Client::new(url, key)?` |
+//! | `global: { headers: { Authorization: 'Bearer ' + jwt } }` | `client.with_access_token(jwt)` |
+//! | `db: { schema: 'grants' }` / `.schema('grants')` | `.schema("grants")` on the builder or client |
+//! | `.from('t').select('a,b')` | `.from("t").select("a,b")` |
+//! | `.select('*', { count: 'exact', head: true })` | `.select("*").count(Count::Exact).head()` |
+//! | `.upsert(row, { onConflict: 'a,b', ignoreDuplicates: false })` | `.upsert(&row).on_conflict("a,b").ignore_duplicates(false)` |
+//! | `.insert(rows, { defaultToNull: false })` | `.insert(&rows).default_to_null(false)` |
+//! | `.update(patch, { count: 'exact' })` | `.update(&patch).count(Count::Exact)` |
+//! | `.in('c', [..])`, `.match({..})`, `.is('c', null)` | `.in_("c", [..])`, `.match_([..])`, `.is("c", Is::Null)` |
+//! | `.regexMatch`, `.isDistinct`, `.textSearch(c, q, { type: 'websearch' })` | `.regex_match`, `.is_distinct`, `.text_search(c, q, TextSearch::websearch())` |
+//! | `.or('a.eq.1,b.eq.2', { referencedTable: 't' })` | `.referenced_or("t", "a.eq.1,b.eq.2")` or typed `.where_(Cond::or([..]))` |
+//! | `.order('c', { ascending: false, nullsFirst: true })` | `.order("c", Order::desc().nulls_first())` |
+//! | `.limit(n, { referencedTable: 't' })` | `.referenced_limit("t", n)` |
+//! | `.select().single()` / `.maybeSingle()` | `.select("*").single()` / `.maybe_single()` |
+//! | `.rpc('f', args, { get: true })` | `.rpc("f", &args).get()` |
+//! | `.csv()`, `.explain({ analyze: true })`, `.stripNulls()` | `.csv()`, `.explain(Explain::new().analyze())`, `.strip_nulls()` |
+//! | `.retry(false)`, `.abortSignal(s)` | `.retry(false)`; drop the future to cancel |
+//! | `const { data, error } = await q` | `let data = q.await?;` (every non-2xx is an `Err`) |
+//! | `error.code === '23505'` | `err.is_unique_violation()` |
+//!
+//! What a supabase-js user must still do differently: pick the row type (`T` is inferred from
+//! the binding on writes and after `.single()`, set with `.returns::<T>()` on reads); pass the
+//! user's token explicitly per user (there is no session or `accessToken` callback: fetch the
+//! token and call `with_access_token`); express `undefined` by leaving a key out of the
+//! serialized row; and handle `Err` for 404s and gateway errors that supabase-js reports as
+//! success.
+//!
+//! # Coming from postgrest-rs
+//!
+//! postgrest-rs sends untyped strings and returns `reqwest::Response` for every status. Here
+//! filters take typed values and encode them, the body is any `Serialize` value, awaiting
+//! decodes into your types, every 4xx/5xx is an `Err` with PostgREST's fields, builders never
+//! panic on bad input (the error is returned at `.await` or `build()`), and the api key and
+//! token are redacted from `Debug`.
 
 mod body;
 mod builder;
