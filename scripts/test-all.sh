@@ -57,5 +57,8 @@ scripts/with-postgres.sh bash -c 'scripts/pgtap.sh && cargo test --all-targets &
 
 step "examples run with no configuration"
 env -u SUPABASE_URL cargo run --quiet --example quickstart >/dev/null
+env -u SUPABASE_URL cargo run --quiet --example race_demo >/dev/null
+env -u SUPABASE_URL -u GRANTS_API_ADDR cargo run --quiet --example grants_api >/dev/null
+env -u SUPABASE_URL cargo run --quiet --example typed_queries >/dev/null
 
 step "all checks passed in $((SECONDS - start))s"
