@@ -173,6 +173,71 @@ impl Error {
         }
     }
 
+    /// The error's [`ErrorKind`], e.g. to choose the HTTP status an API returns for it.
+    ///
+    /// ```
+    /// # use supabase_rest::{Error, ErrorKind};
+    /// fn http_status(err: &Error) -> u16 {
+    ///     match err.kind() {
+    ///         ErrorKind::Unauthorized => 401,
+    ///         ErrorKind::Forbidden => 403,
+    ///         ErrorKind::NotFound => 404,
+    ///         ErrorKind::Conflict => 409,
+    ///         ErrorKind::Invalid => 400,
+    ///         ErrorKind::Unavailable => 503,
+    ///         ErrorKind::Timeout => 504,
+    ///         _ => 502,
+    ///     }
+    /// }
+    /// assert_eq!(http_status(&Error::InvalidRequest("bad".into())), 400);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        let code = self.code().unwrap_or("");
+        match self {
+            Error::InvalidRequest(_) => ErrorKind::Invalid,
+            Error::Timeout(t) if t.inner.is_connect() => ErrorKind::Unavailable,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Transport(t) if t.inner.is_connect() => ErrorKind::Unavailable,
+            Error::Transport(_) | Error::Decode(_) => ErrorKind::Upstream,
+            Error::Api(_) | Error::Http { .. } => {
+                let status = self.status().map_or(0, |s| s.as_u16());
+                if matches!(code, "PGRST301" | "PGRST302" | "PGRST303") {
+                    ErrorKind::Unauthorized
+                } else if code == "42501" {
+                    // PostgREST answers 401 for the anonymous role, 403 otherwise.
+                    if status == 401 {
+                        ErrorKind::Unauthorized
+                    } else {
+                        ErrorKind::Forbidden
+                    }
+                } else if matches!(code, "23505" | "23503") || status == 409 {
+                    ErrorKind::Conflict
+                } else if self.is_no_rows() || status == 404 {
+                    ErrorKind::NotFound
+                } else if matches!(code, "PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
+                    || matches!(status, 429 | 503)
+                {
+                    ErrorKind::Unavailable
+                } else if status == 504 || status == 408 {
+                    ErrorKind::Timeout
+                } else if status == 401 {
+                    ErrorKind::Unauthorized
+                } else if status == 403 {
+                    ErrorKind::Forbidden
+                } else if (400..500).contains(&status) {
+                    ErrorKind::Invalid
+                } else {
+                    ErrorKind::Upstream
+                }
+            }
+        }
+    }
+
+    /// `true` when PostgREST rejected the JWT (`PGRST301`-`303`): missing, malformed, expired.
+    pub fn is_jwt_error(&self) -> bool {
+        matches!(self.code(), Some("PGRST301" | "PGRST302" | "PGRST303"))
+    }
+
     /// `true` for failures that may pass if the same request is sent again: connection errors,
     /// timeouts, 408, 429, 502, 503, 504, 520 and PostgREST's connection errors (`PGRST000`-`003`).
     ///
@@ -194,6 +259,32 @@ impl Error {
             Error::Decode(_) | Error::InvalidRequest(_) => false,
         }
     }
+}
+
+/// A coarse classification of an [`Error`], for mapping it to an HTTP status or a retry
+/// decision in one `match`. See [`Error::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The JWT or api key was missing, invalid or expired (`PGRST301`-`303`, HTTP 401).
+    Unauthorized,
+    /// The caller may not do this: row-level security or a missing privilege (`42501`, 403).
+    Forbidden,
+    /// A unique or foreign-key constraint refused the row (`23505`, `23503`, HTTP 409).
+    Conflict,
+    /// The request was rejected as invalid: a check or not-null constraint, bad input syntax,
+    /// an unknown column, a malformed filter (HTTP 400), or a request refused before sending.
+    Invalid,
+    /// Nothing matched: `single()` found no row, or the table or function does not exist.
+    NotFound,
+    /// The service is unavailable or rate-limiting; trying later may work (503, 429,
+    /// `PGRST000`-`003`, connection failures).
+    Unavailable,
+    /// The request timed out.
+    Timeout,
+    /// Another server-side or gateway failure (other 5xx, a non-PostgREST error page), or an
+    /// answer that could not be decoded.
+    Upstream,
 }
 
 /// PostgREST's error body plus the HTTP status it came with.
@@ -484,6 +575,39 @@ mod tests {
         let many = from_status(StatusCode::NOT_ACCEPTABLE, many);
         assert!(none.is_no_rows() && !none.is_too_many_rows());
         assert!(many.is_too_many_rows() && !many.is_no_rows());
+    }
+
+    #[test]
+    fn kinds() {
+        let api = |status: u16, code: &str| {
+            let body = format!(r#"{{"code":"{code}","message":"m","details":null,"hint":null}}"#);
+            from_status(StatusCode::from_u16(status).unwrap(), body.as_bytes())
+        };
+        assert_eq!(api(401, "PGRST303").kind(), ErrorKind::Unauthorized);
+        assert!(api(401, "PGRST303").is_jwt_error());
+        assert_eq!(api(401, "42501").kind(), ErrorKind::Unauthorized);
+        assert_eq!(api(403, "42501").kind(), ErrorKind::Forbidden);
+        assert_eq!(api(409, "23505").kind(), ErrorKind::Conflict);
+        assert_eq!(api(409, "23503").kind(), ErrorKind::Conflict);
+        assert_eq!(api(400, "23514").kind(), ErrorKind::Invalid);
+        assert_eq!(api(400, "PGRST100").kind(), ErrorKind::Invalid);
+        assert_eq!(api(404, "PGRST205").kind(), ErrorKind::NotFound);
+        let none = br#"{"code":"PGRST116","message":"m","details":"The result contains 0 rows","hint":null}"#;
+        assert_eq!(
+            from_status(StatusCode::NOT_ACCEPTABLE, none).kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(api(503, "PGRST002").kind(), ErrorKind::Unavailable);
+        assert_eq!(api(500, "XX000").kind(), ErrorKind::Upstream);
+        assert_eq!(
+            from_status(StatusCode::BAD_GATEWAY, b"<html>").kind(),
+            ErrorKind::Upstream
+        );
+        assert_eq!(
+            from_status(StatusCode::TOO_MANY_REQUESTS, b"").kind(),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(Error::invalid("x").kind(), ErrorKind::Invalid);
     }
 
     #[test]

@@ -214,7 +214,7 @@ pub use builder::{
     RpcBuilder, SelectBuilder, UpdateBuilder, UpsertBuilder, Writes,
 };
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
-pub use error::{DecodeError, Error, PostgrestError, Result, TransportError};
+pub use error::{DecodeError, Error, ErrorKind, PostgrestError, Result, TransportError};
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 pub use response::{
     Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,

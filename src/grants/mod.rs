@@ -132,6 +132,39 @@ impl Serialize for Notes {
     }
 }
 
+impl<'de> Deserialize<'de> for Notes {
+    /// A string sets the notes; `null` clears them.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(deserializer)? {
+            Some(text) => Notes::Set(text),
+            None => Notes::Clear,
+        })
+    }
+}
+
+/// Reads an optional notes change from a request body, telling the three cases apart: an absent
+/// key is `None` (leave the notes alone), `null` is `Some(Notes::Clear)`, a string is
+/// `Some(Notes::Set(..))`. Use it with `#[serde(default, deserialize_with = ...)]`:
+///
+/// ```
+/// use supabase_rest::grants::Notes;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Body {
+///     #[serde(default, deserialize_with = "supabase_rest::grants::notes_change")]
+///     notes: Option<Notes>,
+/// }
+/// let parse = |s: &str| serde_json::from_str::<Body>(s).unwrap().notes;
+/// assert_eq!(parse("{}"), None);
+/// assert_eq!(parse(r#"{"notes": null}"#), Some(Notes::Clear));
+/// assert_eq!(parse(r#"{"notes": "hi"}"#), Some(Notes::Set("hi".into())));
+/// ```
+pub fn notes_change<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Notes>, D::Error> {
+    Notes::deserialize(deserializer).map(Some)
+}
+
 impl From<String> for Notes {
     fn from(text: String) -> Self {
         Notes::Set(text)
