@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Map, Value};
 use supabase_rest::grants::{InteractionAction, NewInteraction, Notes, UsersService};
-use supabase_rest::{Client, Error};
+use supabase_rest::{Client, Error, ErrorKind};
 use uuid::Uuid;
 
 /// The API's router. `client` is the project's client with the anon key and no user token; each
@@ -371,46 +371,26 @@ fn fallback_code(status: StatusCode) -> &'static str {
 
 /// The HTTP status this API answers for a failed Supabase call.
 pub(crate) fn status_for(err: &Error) -> StatusCode {
-    if err.is_timeout() {
-        return StatusCode::GATEWAY_TIMEOUT;
-    }
-    if err.is_connect() {
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    match err {
-        Error::Api(_) | Error::Http { .. } => {}
-        Error::InvalidRequest(_) => return StatusCode::INTERNAL_SERVER_ERROR,
-        // Transport failures after connecting, undecodable answers, and anything new.
-        _ => return StatusCode::BAD_GATEWAY,
-    }
-    let upstream = err.status().unwrap_or(StatusCode::BAD_GATEWAY);
-    if upstream == StatusCode::UNAUTHORIZED {
-        // PostgREST refused the token (expired, bad signature) or ran as anon without privileges.
-        StatusCode::UNAUTHORIZED
-    } else if err.is_permission_denied() {
+    match err.kind() {
+        // PostgREST refused the token, or ran as anon without privileges.
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         // Row-level security or a missing grant for the caller's role.
-        StatusCode::FORBIDDEN
-    } else if err.is_unique_violation() || err.is_foreign_key_violation() {
-        StatusCode::CONFLICT
-    } else if err.is_check_violation() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else if err.is_no_rows() {
-        StatusCode::NOT_FOUND
-    } else if matches!(
-        err.code(),
-        Some("PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
-    ) || upstream == StatusCode::SERVICE_UNAVAILABLE
-        || upstream == StatusCode::TOO_MANY_REQUESTS
-    {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else if upstream == StatusCode::GATEWAY_TIMEOUT || upstream == StatusCode::REQUEST_TIMEOUT {
-        StatusCode::GATEWAY_TIMEOUT
-    } else if upstream == StatusCode::BAD_REQUEST {
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::Invalid if err.is_check_violation() => StatusCode::UNPROCESSABLE_ENTITY,
+        // A request this server built wrongly: our bug, not the caller's.
+        ErrorKind::Invalid if matches!(err, Error::InvalidRequest(_)) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         // Invalid input that reached the database (e.g. a value of the wrong type).
-        StatusCode::BAD_REQUEST
-    } else {
+        ErrorKind::Invalid if err.status() == Some(StatusCode::BAD_REQUEST) => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorKind::NotFound if err.is_no_rows() => StatusCode::NOT_FOUND,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
         // A 5xx, or a 4xx that means this server and its database disagree (unknown table or
         // column, schema not exposed): the caller can do nothing about it.
-        StatusCode::BAD_GATEWAY
+        _ => StatusCode::BAD_GATEWAY,
     }
 }
