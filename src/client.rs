@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::Serialize;
 use url::Url;
 
-use crate::builder::{QueryBuilder, RequestParts, RpcBuilder, Target};
+use crate::builder::{QueryBuilder, RequestParts, RpcBuilder, Target, Templates};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
@@ -61,6 +61,9 @@ pub(crate) struct ClientInner {
     /// A problem found after construction (e.g. an access token with CR/LF); every request
     /// built from this client fails with it.
     pub(crate) deferred_error: Option<&'static str>,
+    /// URLs and header maps of request shapes built before (a cache; see `builder/template.rs`).
+    /// Never copied to a derived client: its headers differ.
+    pub(crate) templates: Templates,
 }
 
 impl Client {
@@ -168,6 +171,7 @@ impl ClientInner {
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
             deferred_error: self.deferred_error,
+            templates: Templates::default(),
         }
     }
 }
@@ -184,6 +188,7 @@ impl fmt::Debug for Client {
             retry,
             api_key,
             deferred_error,
+            templates: _,
         } = &*self.inner;
         let authorized = headers.contains_key(AUTHORIZATION);
         f.debug_struct("Client")
@@ -413,6 +418,7 @@ impl ClientBuilder {
                 retry,
                 api_key,
                 deferred_error: None,
+                templates: Templates::default(),
             }),
         })
     }

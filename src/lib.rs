@@ -216,6 +216,8 @@ pub use builder::{
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{DecodeError, Error, ErrorKind, PostgrestError, Result, TransportError};
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
+#[doc(hidden)]
+pub use response::{__bench_decode_one, __bench_decode_rows};
 pub use response::{
     Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
     Rows, Shape, Text, WithCount,

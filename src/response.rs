@@ -298,6 +298,32 @@ impl Returning for Counted<NoContent> {
     type Rows<T: DeserializeOwned + Send + 'static> = Counted<Rows<T>>;
 }
 
+/// Benchmark support, not API: decodes `body` as a 200 answer's rows, through the same
+/// [`Shape::decode`] that awaiting a `select` runs. Hidden from the docs; it exists so that
+/// `benches/decode.rs` can compare the crate's decode path with `serde_json::from_slice`, and
+/// may change or go away in any release.
+#[doc(hidden)]
+pub fn __bench_decode_rows<T: DeserializeOwned + Send + 'static>(
+    body: bytes::Bytes,
+) -> Result<Vec<T>> {
+    Rows::<T>::decode(bench_raw(body))
+}
+
+/// Benchmark support, not API: decodes `body` as a 200 answer's single object (what awaiting
+/// after `.single()` does). Hidden from the docs, like [`__bench_decode_rows`].
+#[doc(hidden)]
+pub fn __bench_decode_one<T: DeserializeOwned + Send + 'static>(body: bytes::Bytes) -> Result<T> {
+    One::<T>::decode(bench_raw(body))
+}
+
+fn bench_raw(body: bytes::Bytes) -> RawResponse {
+    RawResponse {
+        status: StatusCode::OK,
+        headers: HeaderMap::new(),
+        body,
+    }
+}
+
 /// The total of `Content-Range: <range>/<total>`; `None` for `*` or a missing header.
 fn content_range_total(raw: &RawResponse) -> Result<Option<u64>> {
     let Some(value) = raw.headers.get(reqwest::header::CONTENT_RANGE) else {

@@ -1,14 +1,17 @@
 //! Sending one request (with its retries) and reading the answer, with a bounded body.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::builder::RequestParts;
+use crate::builder::{Prepared, RequestParts};
+use crate::client::Client;
 use crate::error::{from_status, DecodeError, Error, Result, TransportError};
-use crate::response::RawResponse;
+use crate::response::{RawResponse, Shape};
 use crate::retry::{retry_after, retryable_status, RetryPolicy};
 
 fn transport(e: reqwest::Error) -> Error {
@@ -26,86 +29,138 @@ enum Attempt {
     Failed(Error, Option<Duration>),
 }
 
-/// Builds, sends (retrying where that is safe) and reads one request. Non-2xx answers become
-/// errors here.
-pub(crate) async fn send(parts: RequestParts, accept: Option<&'static str>) -> Result<RawResponse> {
+/// Builds, sends (retrying where that is safe), reads and decodes one request. Non-2xx answers
+/// become errors here.
+///
+/// The request is prepared here, before the returned future first runs (building is pure, and
+/// a failure is still only reported when the future is awaited). Each attempt makes its
+/// `reqwest::Request` from the prepared parts (two clones), so a possible retry costs nothing
+/// up front. The future holds only what the attempts need, so it stays small: it is boxed and
+/// moved once per call. The span (and its fields) is only entered and recorded when enabled.
+pub(crate) fn send<S: Shape>(
+    parts: RequestParts,
+) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
     let client = parts.client.clone();
-    let target = parts.target.name().to_owned();
     let idempotent = parts.is_idempotent();
     let policy = match parts.retry {
         Some(false) => RetryPolicy::none(),
         _ => client.inner.retry.clone(),
     };
-    let request = parts.into_request(accept)?;
+    let method = parts.method.clone();
+    // The span needs the target's name, which preparing consumes: copy it only when a
+    // subscriber may want it.
+    let target =
+        tracing::level_enabled!(tracing::Level::DEBUG).then(|| parts.target.name().to_owned());
+    let prepared = match parts.prepare(S::ACCEPT) {
+        Ok(p) => p,
+        // Reported when awaited, as before; no span for a request that was never sent.
+        Err(e) => return Box::pin(std::future::ready(Err(e))),
+    };
     let span = tracing::debug_span!(
         "supabase_rest.request",
-        method = %request.method(),
-        target = %target,
+        method = %method,
+        target = %target.as_deref().unwrap_or_default(),
         attempt = 0u32,
         status = tracing::field::Empty,
         code = tracing::field::Empty,
         duration_ms = tracing::field::Empty,
     );
-    async move {
-        let started = Instant::now();
-        let limit = client.inner.max_response_bytes;
-        let mut pending = Some(request);
-        let mut retry = 0u32;
-        loop {
-            let Some(original) = pending.take() else {
+    let traced = !span.is_disabled();
+    let run = Run {
+        client,
+        prepared: Some(prepared),
+        policy,
+        idempotent,
+        fields: traced.then(|| span.clone()),
+    };
+    // Entering a disabled span on every poll does nothing: skip the wrapper then.
+    if traced {
+        Box::pin(attempts::<S>(run).instrument(span))
+    } else {
+        Box::pin(attempts::<S>(run))
+    }
+}
+
+/// What the attempts of one call need.
+struct Run {
+    client: Client,
+    /// Kept while another attempt is possible.
+    prepared: Option<Prepared>,
+    policy: RetryPolicy,
+    idempotent: bool,
+    /// The call's span, to record fields on; `None` when it is disabled.
+    fields: Option<tracing::Span>,
+}
+
+async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
+    let started = run.fields.is_some().then(Instant::now);
+    let mut retry = 0u32;
+    loop {
+        // In a block of its own, so that the request's storage is not kept across the await
+        // (the future is allocated at its largest size on every call).
+        let pending = {
+            let next = if retry < run.policy.max_retries {
+                run.prepared.as_ref().map(Prepared::request)
+            } else {
+                run.prepared.take().map(Prepared::into_request)
+            };
+            let Some(mut request) = next else {
                 return Err(Error::invalid("request could not be repeated"));
             };
-            // Keep a copy only while another attempt is possible (bodies are shared bytes).
-            if retry < policy.max_retries {
-                pending = original.try_clone();
-            }
-            let mut request = original;
             if retry > 0 {
                 request.headers_mut().insert(
                     HeaderName::from_static("x-retry-count"),
                     HeaderValue::from(retry),
                 );
+                if let Some(span) = &run.fields {
+                    span.record("attempt", retry);
+                }
             }
-            if retry > 0 {
-                tracing::Span::current().record("attempt", retry);
-            }
-            let outcome = attempt(&client.inner.http, request, limit).await;
-            let span = tracing::Span::current();
+            run.client.inner.http.execute(request)
+        };
+        let outcome = attempt(pending, run.client.inner.max_response_bytes).await;
+        if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
                 u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             );
-            let (err, wait_hint) = match outcome {
-                Attempt::Done(raw) => {
+        }
+        let (err, wait_hint) = match outcome {
+            Attempt::Done(raw) => {
+                if let Some(span) = &run.fields {
                     span.record("status", raw.status.as_u16());
-                    tracing::debug!(status = raw.status.as_u16(), bytes = raw.body.len(), "response");
-                    return Ok(raw);
                 }
-                Attempt::Failed(err, hint) => (err, hint),
-            };
+                tracing::debug!(
+                    status = raw.status.as_u16(),
+                    bytes = raw.body.len(),
+                    "response"
+                );
+                return S::decode(raw);
+            }
+            Attempt::Failed(err, hint) => (err, hint),
+        };
+        if let Some(span) = &run.fields {
             if let Some(status) = err.status() {
                 span.record("status", status.as_u16());
             }
             if let Some(code) = err.code() {
                 span.record("code", code);
             }
-            let safe = should_retry(&err, idempotent);
-            let delay = if safe {
-                policy.delay(retry + 1, wait_hint)
-            } else {
-                None
-            };
-            let (Some(delay), Some(_)) = (delay, pending.as_ref()) else {
-                tracing::debug!(error = %err, status = err.status().map(|s| s.as_u16()), code = err.code(), retries = retry, "request failed");
-                return Err(err);
-            };
-            retry += 1;
-            tracing::debug!(error = %err, retry, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "retrying");
-            tokio::time::sleep(delay).await;
         }
+        let safe = should_retry(&err, run.idempotent);
+        let delay = if safe {
+            run.policy.delay(retry + 1, wait_hint)
+        } else {
+            None
+        };
+        let (Some(delay), Some(_)) = (delay, run.prepared.as_ref()) else {
+            tracing::debug!(error = %err, status = err.status().map(|s| s.as_u16()), code = err.code(), retries = retry, "request failed");
+            return Err(err);
+        };
+        retry += 1;
+        tracing::debug!(error = %err, retry, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "retrying");
+        tokio::time::sleep(delay).await;
     }
-    .instrument(span)
-    .await
 }
 
 /// Whether `err` may be retried for a request that is (or is not) idempotent.
@@ -122,17 +177,20 @@ fn should_retry(err: &Error, idempotent: bool) -> bool {
     }
 }
 
-async fn attempt(http: &reqwest::Client, request: reqwest::Request, limit: usize) -> Attempt {
-    let mut response = match http.execute(request).await {
+async fn attempt(
+    pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    limit: usize,
+) -> Attempt {
+    let mut response = match pending.await {
         Ok(r) => r,
         Err(e) => return Attempt::Failed(transport(e), None),
     };
     let status = response.status();
-    let headers = std::mem::take(response.headers_mut());
     let body = match read_body(&mut response, limit, status).await {
         Ok(b) => b,
         Err(e) => return Attempt::Failed(e, None),
     };
+    let headers = std::mem::take(response.headers_mut());
     if status.is_success() {
         Attempt::Done(RawResponse {
             status,

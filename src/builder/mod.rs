@@ -9,16 +9,18 @@ mod filter;
 mod modifiers;
 mod query;
 mod rpc;
+mod template;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -26,10 +28,11 @@ use serde::Serialize;
 pub use filter::Order;
 pub use modifiers::Explain;
 pub use query::QueryBuilder;
+pub(crate) use template::Templates;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::filter::{clean_columns, encode_query};
+use crate::filter::clean_columns;
 use crate::prefer::Prefer;
 use crate::response::{Countable, Counted, Json, NoContent, Retype, RowSet, Rows, Shape};
 use crate::Count;
@@ -149,7 +152,7 @@ impl<Op, S> Builder<Op, S> {
             });
         match parsed {
             Ok((n, v)) => {
-                self.parts.headers.insert(n, v);
+                self.parts.headers_mut().insert(n, v);
             }
             Err(e) => self.parts.fail(e),
         }
@@ -362,10 +365,7 @@ impl<Op, S: Shape> IntoFuture for Builder<Op, S> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let raw = crate::transport::send(self.parts, S::ACCEPT).await?;
-            S::decode(raw)
-        })
+        crate::transport::send::<S>(self.parts)
     }
 }
 
@@ -380,7 +380,7 @@ const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped"
 const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
 
 /// What a request addresses.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Target {
     Table(String),
     Rpc(String),
@@ -410,7 +410,9 @@ pub(crate) struct RequestParts {
     pub(crate) accept: Option<HeaderValue>,
     /// `;nulls=stripped` on the JSON media type.
     pub(crate) strip_nulls: bool,
-    pub(crate) headers: HeaderMap,
+    /// This request's own headers, boxed: most requests have none, and the parts move through
+    /// every builder step.
+    pub(crate) headers: Option<Box<HeaderMap>>,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
     /// `Some(false)` disables retries for this request.
@@ -418,7 +420,7 @@ pub(crate) struct RequestParts {
     /// The caller vouches that repeating this request cannot change the outcome.
     pub(crate) idempotent: bool,
     /// The first problem found while building; returned by `build()` and `.await`.
-    pub(crate) error: Option<Error>,
+    pub(crate) error: Option<Box<Error>>,
 }
 
 impl RequestParts {
@@ -433,7 +435,7 @@ impl RequestParts {
             prefer: Prefer::default(),
             accept: None,
             strip_nulls: false,
-            headers: HeaderMap::new(),
+            headers: None,
             body: None,
             timeout: None,
             retry: None,
@@ -452,10 +454,15 @@ impl RequestParts {
         parts
     }
 
+    /// This request's own headers, created on first use.
+    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_with(Box::default)
+    }
+
     /// Keeps the first error; later ones are consequences.
     pub(crate) fn fail(&mut self, err: Error) {
         if self.error.is_none() {
-            self.error = Some(err);
+            self.error = Some(Box::new(err));
         }
     }
 
@@ -476,13 +483,13 @@ impl RequestParts {
     /// Serializes the body once. For an array of objects, also sets `columns` to the union of
     /// their keys in first-seen order, as postgrest-js does.
     pub(crate) fn set_json_body<T: Serialize + ?Sized>(&mut self, value: &T) {
-        match serde_json::to_vec(value) {
+        match crate::body::to_json(value) {
             Ok(body) => {
-                match crate::body::array_columns(&body) {
+                match body.columns {
                     Ok(columns) => self.columns = columns,
                     Err(e) => self.fail(e),
                 }
-                self.body = Some(Bytes::from(body));
+                self.body = Some(Bytes::from(body.bytes));
             }
             Err(e) => self.fail(Error::invalid(format!(
                 "body does not serialize to JSON: {e}"
@@ -505,10 +512,15 @@ impl RequestParts {
         &self,
         shape_accept: Option<&'static str>,
     ) -> Option<HeaderValue> {
+        // Constants, so the common values are not validated byte by byte on every request.
+        const OBJECT_VALUE: HeaderValue = HeaderValue::from_static(OBJECT);
+        const OBJECT_STRIPPED_VALUE: HeaderValue = HeaderValue::from_static(OBJECT_STRIPPED);
+        const ARRAY_STRIPPED_VALUE: HeaderValue = HeaderValue::from_static(ARRAY_STRIPPED);
         match (&self.accept, shape_accept, self.strip_nulls) {
             (Some(a), _, _) => Some(a.clone()),
-            (None, Some(OBJECT), true) => Some(HeaderValue::from_static(OBJECT_STRIPPED)),
-            (None, _, true) => Some(HeaderValue::from_static(ARRAY_STRIPPED)),
+            (None, Some(OBJECT), true) => Some(OBJECT_STRIPPED_VALUE),
+            (None, _, true) => Some(ARRAY_STRIPPED_VALUE),
+            (None, Some(OBJECT), false) => Some(OBJECT_VALUE),
             (None, Some(a), false) => Some(HeaderValue::from_static(a)),
             (None, None, false) => None,
         }
@@ -561,7 +573,14 @@ impl RequestParts {
         self,
         shape_accept: Option<&'static str>,
     ) -> Result<reqwest::Request> {
-        let accept_value = self.effective_accept(shape_accept);
+        self.prepare(shape_accept).map(Prepared::into_request)
+    }
+
+    /// Everything the request is made of, ready to be turned into a `reqwest::Request` once or
+    /// (for retries) several times. The URL and the header map come from the client's memo of
+    /// request shapes (`template.rs`) when this shape was built before.
+    pub(crate) fn prepare(self, shape_accept: Option<&'static str>) -> Result<Prepared> {
+        let accept = self.effective_accept(shape_accept);
         let RequestParts {
             client,
             method,
@@ -572,7 +591,7 @@ impl RequestParts {
             prefer,
             accept: _,
             strip_nulls: _,
-            headers,
+            headers: extra,
             body,
             timeout,
             retry: _,
@@ -580,69 +599,101 @@ impl RequestParts {
             error,
         } = self;
         if let Some(e) = error {
-            return Err(e);
+            return Err(*e);
         }
         let inner = &client.inner;
         if let Some(msg) = inner.deferred_error {
             return Err(Error::invalid(msg));
         }
-
-        let mut url = inner.base.clone();
-        {
-            let mut segments = url
-                .path_segments_mut()
-                .map_err(|()| Error::invalid("base URL cannot take a path"))?;
-            segments.pop_if_empty();
-            if let Target::Rpc(_) = target {
-                segments.push("rpc");
-            }
-            segments.push(target.name());
-        }
-        let pairs = on_conflict
-            .as_deref()
-            .map(|v| ("on_conflict", v))
-            .into_iter()
-            .chain(columns.as_deref().map(|v| ("columns", v)))
-            .chain(query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
-        let encoded = encode_query(pairs);
-        if !encoded.is_empty() {
-            url.set_query(Some(&encoded));
-        }
-
         let reads = method == Method::GET || method == Method::HEAD;
-        let mut request = reqwest::Request::new(method, url);
-        let map = request.headers_mut();
-        *map = inner.headers.clone();
-        if let Some(schema) = &inner.schema {
-            let name = if reads {
-                "accept-profile"
-            } else {
-                "content-profile"
-            };
-            map.insert(HeaderName::from_static(name), schema.clone());
-        }
-        if !reads {
-            map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
-        if let Some(p) = prefer.header_value() {
-            let value = HeaderValue::try_from(p)
-                .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
-            map.insert(HeaderName::from_static("prefer"), value);
-        }
-        if let Some(a) = accept_value {
-            map.insert(ACCEPT, a);
-        }
-        for (name, value) in headers.iter() {
-            map.insert(name.clone(), value.clone());
-        }
-        if let Some(body) = body {
-            *request.body_mut() = Some(reqwest::Body::from(body));
-        }
-        if let Some(t) = timeout.or(inner.timeout) {
-            *request.timeout_mut() = Some(t);
-        }
-        Ok(request)
+        let (url, headers) = inner.templates.get(
+            inner,
+            template::UrlKey {
+                target,
+                on_conflict,
+                columns,
+                query,
+            },
+            template::HeaderKey {
+                reads,
+                prefer,
+                accept,
+            },
+        )?;
+        Ok(Prepared {
+            method,
+            url,
+            headers,
+            extra,
+            body,
+            timeout: timeout.or(inner.timeout),
+        })
     }
+}
+
+/// A request ready to send: [`Prepared::request`] makes a `reqwest::Request` from it as often
+/// as attempts need, without building anything again.
+pub(crate) struct Prepared {
+    method: Method,
+    /// Shared with the client's memo of request shapes.
+    url: Arc<url::Url>,
+    /// The client's headers with the profile, content type, `Prefer` and `Accept` of this shape.
+    headers: Arc<HeaderMap>,
+    /// This request's own headers (`.header(..)`), applied last.
+    extra: Option<Box<HeaderMap>>,
+    body: Option<Bytes>,
+    timeout: Option<Duration>,
+}
+
+impl Prepared {
+    /// A request for one attempt, keeping everything for the next.
+    pub(crate) fn request(&self) -> reqwest::Request {
+        assemble(
+            self.method.clone(),
+            url::Url::clone(&self.url),
+            HeaderMap::clone(&self.headers),
+            self.extra.as_deref(),
+            self.body.clone(),
+            self.timeout,
+        )
+    }
+
+    /// The request, for the last (or only) use.
+    pub(crate) fn into_request(self) -> reqwest::Request {
+        let Prepared {
+            method,
+            url,
+            headers,
+            extra,
+            body,
+            timeout,
+        } = self;
+        let url = Arc::try_unwrap(url).unwrap_or_else(|shared| url::Url::clone(&shared));
+        let headers = Arc::try_unwrap(headers).unwrap_or_else(|shared| HeaderMap::clone(&shared));
+        assemble(method, url, headers, extra.as_deref(), body, timeout)
+    }
+}
+
+fn assemble(
+    method: Method,
+    url: url::Url,
+    mut headers: HeaderMap,
+    extra: Option<&HeaderMap>,
+    body: Option<Bytes>,
+    timeout: Option<Duration>,
+) -> reqwest::Request {
+    for (name, value) in extra.into_iter().flatten() {
+        headers.insert(name.clone(), value.clone());
+    }
+    let mut request = reqwest::Request::new(method, url);
+    *request.headers_mut() = headers;
+    if let Some(body) = body {
+        *request.body_mut() = Some(reqwest::Body::from(body));
+    }
+    if let Some(t) = timeout {
+        *request.timeout_mut() = Some(t);
+    }
+    request
 }
 
 impl fmt::Debug for RequestParts {
@@ -664,7 +715,11 @@ impl fmt::Debug for RequestParts {
             idempotent,
             error,
         } = self;
-        let header_names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        let header_names: Vec<&str> = headers
+            .iter()
+            .flat_map(|h| h.keys())
+            .map(|k| k.as_str())
+            .collect();
         f.debug_struct("Builder")
             .field("client", client)
             .field("method", method)
