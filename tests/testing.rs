@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::json;
-use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+use supabase_rest::grants::{InteractionAction, UsersService};
 use supabase_rest::testing::{
     delete_from, insert_into, responses, rpc, select_from, update, upsert_into, MemoryTable,
 };
@@ -332,5 +332,4 @@ async fn an_apps_test_using_the_helpers() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.action, InteractionAction::Saved);
-    let _ = NewInteraction::new(grant, InteractionAction::Applied);
 }
