@@ -127,8 +127,9 @@ impl Client {
 
     /// Starts a request on a table or view. The name is percent-encoded into the path, so any
     /// name PostgREST accepts (spaces, dots, Unicode) works.
-    pub fn from(&self, table: impl Into<String>) -> QueryBuilder {
-        QueryBuilder::new(self.clone(), table.into())
+    #[inline]
+    pub fn from(&self, table: impl AsRef<str>) -> QueryBuilder {
+        QueryBuilder::new(self.clone(), crate::builder::Text::from(table.as_ref()))
     }
 
     /// Calls a database function with `args` as a JSON body (`POST /rpc/<function>`).
@@ -143,11 +144,11 @@ impl Client {
     /// assert_eq!(req.method(), "POST");
     /// assert_eq!(req.url().path(), "/rest/v1/rpc/fn");
     /// ```
-    pub fn rpc<A: Serialize + ?Sized>(&self, function: impl Into<String>, args: &A) -> RpcBuilder {
+    pub fn rpc<A: Serialize + ?Sized>(&self, function: impl AsRef<str>, args: &A) -> RpcBuilder {
         let mut parts = RequestParts::new(
             self.clone(),
             reqwest::Method::POST,
-            Target::Rpc(function.into()),
+            Target::Rpc(crate::builder::Text::from(function.as_ref())),
         );
         parts.set_json_body(args);
         RpcBuilder::from_parts(parts)

@@ -661,8 +661,11 @@ fn write_items(out: &mut String, items: &[Cond]) {
 }
 
 /// A `select` column list as postgrest-js sends it: whitespace outside double quotes removed.
-pub(crate) fn clean_columns(columns: &str) -> String {
-    let mut out = String::with_capacity(columns.len());
+pub(crate) fn clean_columns(columns: &str) -> compact_str::CompactString {
+    if !columns.chars().any(|c| c == '"' || c.is_whitespace()) {
+        return columns.into();
+    }
+    let mut out = compact_str::CompactString::with_capacity(columns.len());
     let mut quoted = false;
     for c in columns.chars() {
         if c == '"' {

@@ -38,7 +38,7 @@ enum Attempt {
 /// up front. The future holds only what the attempts need, so it stays small: it is boxed and
 /// moved once per call. The span (and its fields) is only entered and recorded when enabled.
 pub(crate) fn send<S: Shape>(
-    parts: RequestParts,
+    parts: Box<RequestParts>,
 ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
     let client = parts.client.clone();
     let idempotent = parts.is_idempotent();

@@ -682,13 +682,10 @@ impl Order {
     }
 }
 
-fn modifier_key(
-    referenced_table: Option<&str>,
-    key: &'static str,
-) -> std::borrow::Cow<'static, str> {
+fn modifier_key(referenced_table: Option<&str>, key: &'static str) -> super::Text {
     match referenced_table {
-        Some(t) => format!("{t}.{key}").into(),
-        None => key.into(),
+        Some(t) => super::Text::from(format!("{t}.{key}")),
+        None => super::Text::const_new(key),
     }
 }
 

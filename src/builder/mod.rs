@@ -11,7 +11,6 @@ mod query;
 mod rpc;
 mod template;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -94,7 +93,8 @@ impl Writes for op::Delete {}
 /// `reqwest::Request` that awaiting would send, without any I/O.
 #[must_use = "builders do nothing until awaited (or built with build())"]
 pub struct Builder<Op, S> {
-    pub(crate) parts: RequestParts,
+    /// Boxed: the parts move through every step of a chain, and a pointer moves for free.
+    pub(crate) parts: Box<RequestParts>,
     marker: PhantomData<fn() -> (Op, S)>,
 }
 
@@ -112,13 +112,15 @@ pub type DeleteBuilder<S = NoContent> = Builder<op::Delete, S>;
 pub type RpcBuilder<S = Json<serde_json::Value>> = Builder<op::Rpc, S>;
 
 impl<Op, S> Builder<Op, S> {
-    pub(crate) fn from_parts(parts: RequestParts) -> Self {
+    #[inline]
+    pub(crate) fn from_parts(parts: impl Into<Box<RequestParts>>) -> Self {
         Builder {
-            parts,
+            parts: parts.into(),
             marker: PhantomData,
         }
     }
 
+    #[inline]
     fn reshape<S2>(self) -> Builder<Op, S2> {
         Builder {
             parts: self.parts,
@@ -226,6 +228,7 @@ impl<Op, S: Shape> Builder<Op, S> {
     /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
     /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
     /// ```
+    #[inline]
     pub fn build(self) -> Result<reqwest::Request> {
         self.parts.into_request(S::ACCEPT)
     }
@@ -257,6 +260,7 @@ impl<Op, S: Retype> Builder<Op, S> {
     ///     .unwrap();
     /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
     /// ```
+    #[inline]
     pub fn returns<U: DeserializeOwned + Send + 'static>(self) -> Builder<Op, S::With<U>> {
         self.reshape()
     }
@@ -274,6 +278,7 @@ impl<Op, S: RowSet> Builder<Op, S> {
     /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
     /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
     /// ```
+    #[inline]
     pub fn single(self) -> Builder<Op, S::Single> {
         self.reshape()
     }
@@ -289,6 +294,7 @@ impl<Op, S: RowSet> Builder<Op, S> {
     /// assert_eq!(req.url().query(), Some("select=*&id=eq.1"));
     /// assert!(req.headers().get("accept").is_none());
     /// ```
+    #[inline]
     pub fn maybe_single(self) -> Builder<Op, S::MaybeSingle> {
         self.reshape()
     }
@@ -327,6 +333,7 @@ impl<Op: Writes, S: crate::response::Returning> Builder<Op, S> {
     /// assert_eq!(req.url().query(), Some("select=id%2Caction"));
     /// assert_eq!(req.headers()["prefer"], "return=representation");
     /// ```
+    #[inline]
     pub fn select<T: DeserializeOwned + Send + 'static>(
         mut self,
         columns: impl AsRef<str>,
@@ -379,11 +386,18 @@ const OBJECT: &str = "application/vnd.pgrst.object+json";
 const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
 const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
 
+/// Short text kept inline (names, conflict targets, query pairs are usually a few bytes), so a
+/// builder chain does not allocate for each of them.
+pub(crate) type Text = compact_str::CompactString;
+
+/// Query pairs (decoded form) in call order; most requests have one or two.
+pub(crate) type Query = smallvec::SmallVec<[(Text, Text); 2]>;
+
 /// What a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Target {
-    Table(String),
-    Rpc(String),
+    Table(Text),
+    Rpc(Text),
 }
 
 impl Target {
@@ -400,11 +414,11 @@ pub(crate) struct RequestParts {
     pub(crate) method: Method,
     pub(crate) target: Target,
     /// Upsert conflict target; sent first, as postgrest-js does.
-    pub(crate) on_conflict: Option<String>,
+    pub(crate) on_conflict: Option<Text>,
     /// `columns` of a bulk body; sent right after `on_conflict`.
     pub(crate) columns: Option<String>,
     /// Query pairs (decoded form) in call order.
-    pub(crate) query: Vec<(Cow<'static, str>, String)>,
+    pub(crate) query: Query,
     pub(crate) prefer: Prefer,
     /// Overrides the shape's `Accept` (csv, geojson, explain).
     pub(crate) accept: Option<HeaderValue>,
@@ -424,14 +438,16 @@ pub(crate) struct RequestParts {
 }
 
 impl RequestParts {
-    pub(crate) fn new(client: Client, method: Method, target: Target) -> Self {
-        let mut parts = RequestParts {
+    #[inline]
+    pub(crate) fn new(client: Client, method: Method, target: Target) -> Box<Self> {
+        // Made in place on the heap: builders pass the box along, never the parts.
+        let mut parts = Box::new(RequestParts {
             client,
             method,
             target,
             on_conflict: None,
             columns: None,
-            query: Vec::new(),
+            query: Query::new(),
             prefer: Prefer::default(),
             accept: None,
             strip_nulls: false,
@@ -441,7 +457,7 @@ impl RequestParts {
             retry: None,
             idempotent: false,
             error: None,
-        };
+        });
         match parts.target.name() {
             "" => parts.fail(Error::invalid("table or function name is empty")),
             // URLs treat these segments as "this" and "parent" directory, even percent-encoded,
@@ -467,16 +483,18 @@ impl RequestParts {
     }
 
     /// Appends a query pair (filters may repeat a key).
-    pub(crate) fn push_query(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
-        self.query.push((key.into(), value));
+    #[inline]
+    pub(crate) fn push_query(&mut self, key: impl Into<Text>, value: impl Into<Text>) {
+        self.query.push((key.into(), value.into()));
     }
 
     /// Sets a query pair: replaces the first pair with this key in place, or appends.
-    pub(crate) fn set_query(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
-        let key = key.into();
-        match self.query.iter_mut().find(|(k, _)| *k == key) {
-            Some(pair) => pair.1 = value,
-            None => self.query.push((key, value)),
+    #[inline]
+    pub(crate) fn set_query(&mut self, key: impl AsRef<str>, value: impl Into<Text>) {
+        let key = key.as_ref();
+        match self.query.iter_mut().find(|(k, _)| k == key) {
+            Some(pair) => pair.1 = value.into(),
+            None => self.query.push((Text::from(key), value.into())),
         }
     }
 
@@ -549,7 +567,7 @@ impl RequestParts {
             self.prefer.representation = Some(false);
             return;
         }
-        let mut pairs = Vec::with_capacity(args.len());
+        let mut pairs = Query::with_capacity(args.len());
         for (name, value) in args {
             let text = match value {
                 serde_json::Value::String(s) => s,
@@ -560,74 +578,86 @@ impl RequestParts {
                 }
                 other => other.to_string(),
             };
-            pairs.push((Cow::Owned(name), text));
+            pairs.push((Text::from(name), Text::from(text)));
         }
-        pairs.append(&mut self.query);
+        pairs.extend(self.query.drain(..));
         self.query = pairs;
         self.body = None;
         self.method = if head { Method::HEAD } else { Method::GET };
     }
 
-    /// The `reqwest::Request` these parts describe.
+    /// The `reqwest::Request` these parts describe (`build()`): the URL and the header map are
+    /// copied straight out of the client's memo, with no shared handle kept.
+    #[inline]
     pub(crate) fn into_request(
-        self,
+        mut self: Box<Self>,
         shape_accept: Option<&'static str>,
     ) -> Result<reqwest::Request> {
-        self.prepare(shape_accept).map(Prepared::into_request)
-    }
-
-    /// Everything the request is made of, ready to be turned into a `reqwest::Request` once or
-    /// (for retries) several times. The URL and the header map come from the client's memo of
-    /// request shapes (`template.rs`) when this shape was built before.
-    pub(crate) fn prepare(self, shape_accept: Option<&'static str>) -> Result<Prepared> {
-        let accept = self.effective_accept(shape_accept);
-        let RequestParts {
-            client,
-            method,
-            target,
-            on_conflict,
-            columns,
-            query,
-            prefer,
-            accept: _,
-            strip_nulls: _,
-            headers: extra,
-            body,
-            timeout,
-            retry: _,
-            idempotent: _,
-            error,
-        } = self;
-        if let Some(e) = error {
-            return Err(*e);
-        }
-        let inner = &client.inner;
-        if let Some(msg) = inner.deferred_error {
-            return Err(Error::invalid(msg));
-        }
-        let reads = method == Method::GET || method == Method::HEAD;
-        let (url, headers) = inner.templates.get(
-            inner,
-            template::UrlKey {
-                target,
-                on_conflict,
-                columns,
-                query,
-            },
-            template::HeaderKey {
-                reads,
-                prefer,
-                accept,
-            },
-        )?;
-        Ok(Prepared {
+        let (url, headers) = self.lookup(shape_accept, |url, headers| {
+            (url::Url::clone(url), HeaderMap::clone(headers))
+        })?;
+        let timeout = self.timeout.or(self.client.inner.timeout);
+        let method = std::mem::replace(&mut self.method, Method::GET);
+        Ok(assemble(
             method,
             url,
             headers,
-            extra,
-            body,
-            timeout: timeout.or(inner.timeout),
+            self.headers.as_deref(),
+            self.body.take(),
+            timeout,
+        ))
+    }
+
+    /// Everything the request is made of, ready to be turned into a `reqwest::Request` once or
+    /// (for retries) several times.
+    pub(crate) fn prepare(
+        mut self: Box<Self>,
+        shape_accept: Option<&'static str>,
+    ) -> Result<Prepared> {
+        let (url, headers) = self.lookup(shape_accept, |url, headers| {
+            (Arc::clone(url), Arc::clone(headers))
+        })?;
+        Ok(Prepared {
+            method: std::mem::replace(&mut self.method, Method::GET),
+            url,
+            headers,
+            extra: self.headers.take(),
+            body: self.body.take(),
+            timeout: self.timeout.or(self.client.inner.timeout),
         })
+    }
+
+    /// Hands the URL and the header map of this request to `take`, from the client's memo of
+    /// request shapes (`template.rs`) when this shape was built before; fails with the first
+    /// problem found while building.
+    fn lookup<R>(
+        &mut self,
+        shape_accept: Option<&'static str>,
+        take: impl FnOnce(&Arc<url::Url>, &Arc<HeaderMap>) -> R,
+    ) -> Result<R> {
+        if let Some(e) = self.error.take() {
+            return Err(*e);
+        }
+        let inner = &self.client.inner;
+        if let Some(msg) = inner.deferred_error {
+            return Err(Error::invalid(msg));
+        }
+        let accept = self.effective_accept(shape_accept);
+        inner.templates.get(
+            inner,
+            template::UrlKeyRef {
+                target: &self.target,
+                on_conflict: self.on_conflict.as_deref(),
+                columns: self.columns.as_deref(),
+                query: &self.query,
+            },
+            template::HeaderKeyRef {
+                reads: self.method == Method::GET || self.method == Method::HEAD,
+                prefer: &self.prefer,
+                accept: accept.as_ref(),
+            },
+            take,
+        )
     }
 }
 
@@ -674,6 +704,7 @@ impl Prepared {
     }
 }
 
+#[inline]
 fn assemble(
     method: Method,
     url: url::Url,

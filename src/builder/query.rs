@@ -15,16 +15,18 @@ use crate::prefer::Resolution;
 #[must_use = "choose an operation: select, insert, upsert, update or delete"]
 #[derive(Debug, Clone)]
 pub struct QueryBuilder {
-    client: Client,
-    table: String,
+    pub(super) client: Client,
+    pub(super) table: super::Text,
 }
 
 impl QueryBuilder {
-    pub(crate) fn new(client: Client, table: String) -> Self {
+    #[inline]
+    pub(crate) fn new(client: Client, table: super::Text) -> Self {
         QueryBuilder { client, table }
     }
 
-    fn parts(self, method: Method) -> RequestParts {
+    #[inline]
+    pub(super) fn parts(self, method: Method) -> Box<RequestParts> {
         RequestParts::new(self.client, method, Target::Table(self.table))
     }
 
@@ -38,6 +40,7 @@ impl QueryBuilder {
     /// let req = client.from("grants").select("id, title").build().unwrap();
     /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
     /// ```
+    #[inline]
     pub fn select(self, columns: impl AsRef<str>) -> SelectBuilder {
         let mut parts = self.parts(Method::GET);
         parts.push_query("select", clean_columns(columns.as_ref()));
@@ -92,6 +95,7 @@ impl QueryBuilder {
     /// assert_eq!(req.headers()["prefer"], "resolution=merge-duplicates, return=representation");
     /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
     /// ```
+    #[inline]
     pub fn upsert<T: Serialize + ?Sized>(self, values: &T) -> UpsertBuilder {
         let mut parts = self.parts(Method::POST);
         parts.set_json_body(values);
@@ -153,8 +157,9 @@ impl<S> Builder<op::Upsert, S> {
     /// assert_eq!(req.url().query(), Some("on_conflict=user_id%2Cgrant_id"));
     /// assert_eq!(req.headers()["prefer"], "resolution=merge-duplicates");
     /// ```
-    pub fn on_conflict(mut self, columns: impl Into<String>) -> Self {
-        self.parts.on_conflict = Some(columns.into());
+    #[inline]
+    pub fn on_conflict(mut self, columns: impl AsRef<str>) -> Self {
+        self.parts.on_conflict = Some(super::Text::from(columns.as_ref()));
         self
     }
 

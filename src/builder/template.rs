@@ -5,16 +5,15 @@
 //! of the request, which form the key; a hit returns exactly what building afresh would. The
 //! memo is small and bounded (round-robin replacement), lives in `ClientInner` and so dies with
 //! the client, and is never shared with a derived client (`with_access_token`, `schema`).
-//! It is only ever `try_lock`ed: a builder that finds it busy builds afresh instead of waiting.
+//! The lock is held only to compare keys and clone what a hit hands out, never while building.
 
-use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use url::Url;
 
-use super::Target;
+use super::{Query, Target, Text};
 use crate::client::ClientInner;
 use crate::error::{Error, Result};
 use crate::filter::encode_query;
@@ -28,22 +27,39 @@ const HEADER_MAPS: usize = 16;
 /// remembered, so the memo never holds more than about `URLS * 2 * URL_BYTES` bytes.
 const URL_BYTES: usize = 2048;
 
-/// What a request's URL is made of besides the client's base.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct UrlKey {
-    pub(crate) target: Target,
-    pub(crate) on_conflict: Option<String>,
-    pub(crate) columns: Option<String>,
-    pub(crate) query: Vec<(Cow<'static, str>, String)>,
+/// What a request's URL is made of besides the client's base, as the memo keeps it.
+#[derive(Debug, PartialEq, Eq)]
+struct UrlKey {
+    target: Target,
+    on_conflict: Option<Text>,
+    columns: Option<String>,
+    query: Query,
+}
+
+/// The same, borrowed from a request being built: a hit copies nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UrlKeyRef<'a> {
+    pub(crate) target: &'a Target,
+    pub(crate) on_conflict: Option<&'a str>,
+    pub(crate) columns: Option<&'a str>,
+    pub(crate) query: &'a [(Text, Text)],
 }
 
 /// What a request's headers are made of besides the client's defaults and schema (and the
-/// request's own extra headers, applied on top).
+/// request's own extra headers, applied on top), as the memo keeps it.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct HeaderKey {
+struct HeaderKey {
+    reads: bool,
+    prefer: Prefer,
+    accept: Option<HeaderValue>,
+}
+
+/// The same, borrowed from a request being built.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderKeyRef<'a> {
     pub(crate) reads: bool,
-    pub(crate) prefer: Prefer,
-    pub(crate) accept: Option<HeaderValue>,
+    pub(crate) prefer: &'a Prefer,
+    pub(crate) accept: Option<&'a HeaderValue>,
 }
 
 /// The memo itself.
@@ -62,20 +78,31 @@ struct Memo {
 }
 
 impl Templates {
-    /// The URL for `url` under the client's base and the header map for `headers` from the
-    /// client's defaults and schema: remembered ones when this shape was built before.
-    pub(crate) fn get(
+    /// Hands `take` the URL for `url` under the client's base and the header map for `headers`
+    /// from the client's defaults and schema: remembered ones when this shape was built before.
+    ///
+    /// On a hit, `take` runs with the memo locked, so it can copy what it needs without
+    /// touching the shared handles' counters; it must be quick (a clone at most).
+    pub(crate) fn get<R>(
         &self,
         client: &ClientInner,
-        url: UrlKey,
-        headers: HeaderKey,
-    ) -> Result<(Arc<Url>, Arc<HeaderMap>)> {
+        url: UrlKeyRef<'_>,
+        headers: HeaderKeyRef<'_>,
+        take: impl FnOnce(&Arc<Url>, &Arc<HeaderMap>) -> R,
+    ) -> Result<R> {
         let mut hash = None;
-        let (mut found_url, mut found_headers) = (None, None);
-        if let Ok(mut memo) = self.memo.try_lock() {
-            found_url = memo.find_url(&url, &mut hash);
-            found_headers = memo.find_headers(&headers);
-        }
+        let (found_url, found_headers) = {
+            let mut memo = self.lock();
+            let at_url = memo.find_url(&url, &mut hash);
+            let at_headers = memo.find_headers(&headers);
+            if let (Some(u), Some(h)) = (at_url, at_headers) {
+                return Ok(take(&memo.urls[u].2, &memo.headers[h].1));
+            }
+            (
+                at_url.map(|u| Arc::clone(&memo.urls[u].2)),
+                at_headers.map(|h| Arc::clone(&memo.headers[h].1)),
+            )
+        };
         let fresh_url = found_url.is_none() && url.size() <= URL_BYTES;
         let fresh_headers = found_headers.is_none();
         let built_url = match found_url {
@@ -87,49 +114,108 @@ impl Templates {
             None => Arc::new(build_headers(client, &headers)?),
         };
         if fresh_url || fresh_headers {
-            if let Ok(mut memo) = self.memo.try_lock() {
-                if fresh_url {
-                    let hash = hash.unwrap_or_else(|| hash_of(&url));
-                    memo.insert_url(hash, url, Arc::clone(&built_url));
-                }
-                if fresh_headers {
-                    memo.insert_headers(headers, Arc::clone(&built_headers));
-                }
+            let mut memo = self.lock();
+            if fresh_url {
+                let hash = hash.unwrap_or_else(|| url.hash());
+                memo.insert_url(hash, url.to_key(), Arc::clone(&built_url));
+            }
+            if fresh_headers {
+                memo.insert_headers(headers.to_key(), Arc::clone(&built_headers));
             }
         }
-        Ok((built_url, built_headers))
+        Ok(take(&built_url, &built_headers))
+    }
+
+    /// The memo, locked. Nothing that can panic runs under the lock, but a poisoned lock
+    /// is still usable: the memo is only ever replaced entry by entry.
+    fn lock(&self) -> MutexGuard<'_, Memo> {
+        self.memo.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl UrlKey {
+impl UrlKeyRef<'_> {
     /// About how many bytes the key (and so its URL) takes.
     fn size(&self) -> usize {
         self.target.name().len()
-            + self.on_conflict.as_ref().map_or(0, String::len)
-            + self.columns.as_ref().map_or(0, String::len)
+            + self.on_conflict.map_or(0, str::len)
+            + self.columns.map_or(0, str::len)
             + self
                 .query
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + 2)
                 .sum::<usize>()
     }
+
+    fn matches(&self, key: &UrlKey) -> bool {
+        *self.target == key.target
+            && self.on_conflict == key.on_conflict.as_deref()
+            && self.columns == key.columns.as_deref()
+            && self.query.len() == key.query.len()
+            && self
+                .query
+                .iter()
+                .zip(&key.query)
+                .all(|((k1, v1), (k2, v2))| {
+                    k1.as_str() == k2.as_str() && v1.as_str() == v2.as_str()
+                })
+    }
+
+    fn to_key(self) -> UrlKey {
+        UrlKey {
+            target: self.target.clone(),
+            on_conflict: self.on_conflict.map(Text::from),
+            columns: self.columns.map(str::to_owned),
+            query: self.query.iter().cloned().collect(),
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        let mut h = FxHasher::default();
+        match self.target {
+            Target::Table(t) => (0u8, t.as_str()).hash(&mut h),
+            Target::Rpc(f) => (1u8, f.as_str()).hash(&mut h),
+        }
+        self.on_conflict.hash(&mut h);
+        self.columns.hash(&mut h);
+        h.write_usize(self.query.len());
+        for (k, v) in self.query {
+            k.as_str().hash(&mut h);
+            v.as_str().hash(&mut h);
+        }
+        h.finish()
+    }
+}
+
+impl HeaderKeyRef<'_> {
+    fn matches(&self, key: &HeaderKey) -> bool {
+        self.reads == key.reads && *self.prefer == key.prefer && self.accept == key.accept.as_ref()
+    }
+
+    fn to_key(self) -> HeaderKey {
+        HeaderKey {
+            reads: self.reads,
+            prefer: self.prefer.clone(),
+            accept: self.accept.cloned(),
+        }
+    }
 }
 
 impl Memo {
-    fn find_url(&mut self, key: &UrlKey, hash: &mut Option<u64>) -> Option<Arc<Url>> {
+    /// Where the URL for `key` is, if remembered.
+    fn find_url(&mut self, key: &UrlKeyRef<'_>, hash: &mut Option<u64>) -> Option<usize> {
         // The shape used last is the likeliest: compare it first, without hashing.
-        if let Some((_, k, url)) = self.urls.get(self.last_url) {
-            if k == key {
-                return Some(Arc::clone(url));
+        if let Some((_, k, _)) = self.urls.get(self.last_url) {
+            if key.matches(k) {
+                return Some(self.last_url);
             }
         }
-        let h = *hash.get_or_insert_with(|| hash_of(key));
+        let h = *hash.get_or_insert_with(|| key.hash());
         let at = self
             .urls
             .iter()
-            .position(|(eh, k, _)| *eh == h && k == key)?;
+            .position(|(eh, k, _)| *eh == h && key.matches(k))?;
         self.last_url = at;
-        Some(Arc::clone(&self.urls[at].2))
+        Some(at)
     }
 
     fn insert_url(&mut self, hash: u64, key: UrlKey, url: Arc<Url>) {
@@ -145,11 +231,9 @@ impl Memo {
         };
     }
 
-    fn find_headers(&self, key: &HeaderKey) -> Option<Arc<HeaderMap>> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, map)| Arc::clone(map))
+    /// Where the header map for `key` is, if remembered.
+    fn find_headers(&self, key: &HeaderKeyRef<'_>) -> Option<usize> {
+        self.headers.iter().position(|(k, _)| key.matches(k))
     }
 
     fn insert_headers(&mut self, key: HeaderKey, map: Arc<HeaderMap>) {
@@ -162,13 +246,7 @@ impl Memo {
     }
 }
 
-fn hash_of(key: &UrlKey) -> u64 {
-    let mut h = FxHasher::default();
-    key.hash(&mut h);
-    h.finish()
-}
-
-fn build_url(base: &Url, key: &UrlKey) -> Result<Url> {
+fn build_url(base: &Url, key: &UrlKeyRef<'_>) -> Result<Url> {
     let mut url = base.clone();
     {
         let mut segments = url
@@ -182,11 +260,10 @@ fn build_url(base: &Url, key: &UrlKey) -> Result<Url> {
     }
     let pairs = key
         .on_conflict
-        .as_deref()
         .map(|v| ("on_conflict", v))
         .into_iter()
-        .chain(key.columns.as_deref().map(|v| ("columns", v)))
-        .chain(key.query.iter().map(|(k, v)| (k.as_ref(), v.as_str())));
+        .chain(key.columns.map(|v| ("columns", v)))
+        .chain(key.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let encoded = encode_query(pairs);
     if !encoded.is_empty() {
         url.set_query(Some(&encoded));
@@ -194,7 +271,7 @@ fn build_url(base: &Url, key: &UrlKey) -> Result<Url> {
     Ok(url)
 }
 
-fn build_headers(client: &ClientInner, key: &HeaderKey) -> Result<HeaderMap> {
+fn build_headers(client: &ClientInner, key: &HeaderKeyRef<'_>) -> Result<HeaderMap> {
     let mut map = client.headers.clone();
     if let Some(schema) = &client.schema {
         let name = if key.reads {
@@ -212,7 +289,7 @@ fn build_headers(client: &ClientInner, key: &HeaderKey) -> Result<HeaderMap> {
             .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
         map.insert(HeaderName::from_static("prefer"), value);
     }
-    if let Some(a) = &key.accept {
+    if let Some(a) = key.accept {
         map.insert(ACCEPT, a.clone());
     }
     Ok(map)
