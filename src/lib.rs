@@ -211,7 +211,7 @@ mod transport;
 
 pub use builder::{
     op, Builder, DeleteBuilder, Explain, Filterable, InsertBuilder, Order, QueryBuilder, Reads,
-    RpcBuilder, SelectBuilder, UpdateBuilder, UpsertBuilder, Writes,
+    RequestTemplate, RpcBuilder, SelectBuilder, TakesBody, UpdateBuilder, UpsertBuilder, Writes,
 };
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{DecodeError, Error, ErrorKind, PostgrestError, Result, TransportError};

@@ -42,23 +42,34 @@ pub(crate) fn send<S: Shape>(
 ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
     let client = parts.client.clone();
     let idempotent = parts.is_idempotent();
-    let policy = match parts.retry {
-        Some(false) => RetryPolicy::none(),
-        _ => client.inner.retry.clone(),
-    };
-    let method = parts.method.clone();
+    let retry = parts.retry;
     // The span needs the target's name, which preparing consumes: copy it only when a
     // subscriber may want it.
     let target =
         tracing::level_enabled!(tracing::Level::DEBUG).then(|| parts.target.name().to_owned());
-    let prepared = match parts.prepare(S::ACCEPT) {
-        Ok(p) => p,
+    match parts.prepare(S::ACCEPT) {
+        Ok(prepared) => dispatch::<S>(client, retry, idempotent, target, prepared),
         // Reported when awaited, as before; no span for a request that was never sent.
-        Err(e) => return Box::pin(std::future::ready(Err(e))),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
+}
+
+/// Sends a prepared request: see [`send`]. `retry: Some(false)` turns retries off; `target`
+/// names the table or function in the span (only needed when spans are enabled).
+pub(crate) fn dispatch<S: Shape>(
+    client: Client,
+    retry: Option<bool>,
+    idempotent: bool,
+    target: Option<String>,
+    prepared: Prepared,
+) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
+    let policy = match retry {
+        Some(false) => RetryPolicy::none(),
+        _ => client.inner.retry.clone(),
     };
     let span = tracing::debug_span!(
         "supabase_rest.request",
-        method = %method,
+        method = %prepared.method(),
         target = %target.as_deref().unwrap_or_default(),
         attempt = 0u32,
         status = tracing::field::Empty,

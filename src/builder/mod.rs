@@ -8,6 +8,7 @@
 mod filter;
 mod modifiers;
 mod query;
+mod reusable;
 mod rpc;
 mod template;
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use filter::Order;
 pub use modifiers::Explain;
 pub use query::QueryBuilder;
+pub use reusable::{RequestTemplate, TakesBody};
 pub(crate) use template::Templates;
 
 use crate::client::Client;
@@ -676,6 +678,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
+    /// The request's method.
+    pub(crate) fn method(&self) -> &Method {
+        &self.method
+    }
+
     /// A request for one attempt, keeping everything for the next.
     pub(crate) fn request(&self) -> reqwest::Request {
         assemble(

@@ -246,7 +246,8 @@ impl Memo {
     }
 }
 
-fn build_url(base: &Url, key: &UrlKeyRef<'_>) -> Result<Url> {
+/// The URL for `key` under `base`, built afresh.
+pub(crate) fn build_url(base: &Url, key: &UrlKeyRef<'_>) -> Result<Url> {
     let mut url = base.clone();
     {
         let mut segments = url

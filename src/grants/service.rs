@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
 use crate::error::{Error, Result};
-use crate::{Client, One, Order, UpsertBuilder};
+use crate::{Client, One, Order, RequestTemplate, UpsertBuilder};
 
 const TABLE: &str = "user_interactions";
 /// The columns of `user_interactions_user_id_grant_id_key`.
@@ -32,12 +32,16 @@ const CONFLICT_TARGET: &str = "user_id,grant_id";
 #[derive(Debug, Clone)]
 pub struct UsersService {
     client: Client,
+    /// The shape of `record_user_interaction`'s request, made once. `None` when the client
+    /// cannot make requests (its error is then reported by the builder path on each call).
+    record: Option<RequestTemplate<One<UserInteraction>>>,
 }
 
 impl UsersService {
     /// A service over `client`.
     pub fn new(client: Client) -> Self {
-        UsersService { client }
+        let record = record_builder(&client, &()).template().ok();
+        UsersService { client, record }
     }
 
     /// The client this service sends with.
@@ -65,9 +69,11 @@ impl UsersService {
         let grant_id = interaction.grant_id;
         let action = interaction.action;
         tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
-        let result = self
-            .record_user_interaction_builder(user_id, &interaction)
-            .await;
+        let row = InteractionRow::new(user_id, &interaction);
+        let result = match &self.record {
+            Some(template) => template.send(&row).await,
+            None => record_builder(&self.client, &row).await,
+        };
         if let Err(err) = &result {
             log_failure(
                 err,
@@ -99,13 +105,34 @@ impl UsersService {
         user_id: Uuid,
         interaction: &NewInteraction,
     ) -> UpsertBuilder<One<UserInteraction>> {
-        self.client
-            .from(TABLE)
-            .upsert(&InteractionRow::new(user_id, interaction))
-            .on_conflict(CONFLICT_TARGET)
-            .ignore_duplicates(false)
-            .select("*")
-            .single()
+        record_builder(&self.client, &InteractionRow::new(user_id, interaction))
+    }
+
+    /// The exact request [`UsersService::record_user_interaction`] sends, built without I/O
+    /// from the service's prepared [`RequestTemplate`] (only the body is serialized per call).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+    /// let users = UsersService::new(Client::new("https://xyz.supabase.co", "anon-key")?);
+    /// let new = NewInteraction::new(uuid::Uuid::nil(), InteractionAction::Applied);
+    /// let req = users.record_user_interaction_request(uuid::Uuid::max(), &new)?;
+    /// let same = users.record_user_interaction_builder(uuid::Uuid::max(), &new).build()?;
+    /// assert_eq!(req.url(), same.url());
+    /// assert_eq!(req.headers(), same.headers());
+    /// assert_eq!(req.body().unwrap().as_bytes(), same.body().unwrap().as_bytes());
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn record_user_interaction_request(
+        &self,
+        user_id: Uuid,
+        interaction: &NewInteraction,
+    ) -> Result<reqwest::Request> {
+        let row = InteractionRow::new(user_id, interaction);
+        match &self.record {
+            Some(template) => template.build(&row),
+            None => record_builder(&self.client, &row).build(),
+        }
     }
 
     /// Records several interactions of one user in one request (one bulk upsert, all or nothing).
@@ -224,6 +251,20 @@ impl UsersService {
             }
         }
     }
+}
+
+/// The one upsert behind `record_user_interaction`, for any body.
+fn record_builder<B: serde::Serialize + ?Sized>(
+    client: &Client,
+    body: &B,
+) -> UpsertBuilder<One<UserInteraction>> {
+    client
+        .from(TABLE)
+        .upsert(body)
+        .on_conflict(CONFLICT_TARGET)
+        .ignore_duplicates(false)
+        .select("*")
+        .single()
 }
 
 /// One error event with everything needed to diagnose a failed call, and no secrets (the
