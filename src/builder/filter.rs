@@ -824,6 +824,25 @@ mod tests {
         b.build().unwrap().url().query().unwrap_or("").to_owned()
     }
 
+    /// A clone is independent of its original, and a problem found while building travels
+    /// with every clone.
+    #[test]
+    fn clones_are_independent_and_keep_errors() {
+        let base = client().from("t").select("*").eq("a", 1);
+        let more = base.clone().eq("b", 2).header("x-n", "1");
+        assert_eq!(query(base.clone()), "select=*&a=eq.1");
+        assert_eq!(query(more.clone()), "select=*&a=eq.1&b=eq.2");
+        assert!(base.build().unwrap().headers().get("x-n").is_none());
+        assert_eq!(more.build().unwrap().headers()["x-n"], "1");
+
+        let broken = client().from("t").select("*").header("x-bad", "a\nb");
+        for b in [broken.clone(), broken] {
+            let err = b.build().unwrap_err();
+            assert!(matches!(err, crate::Error::InvalidRequest(_)), "{err:?}");
+            assert!(err.to_string().contains("x-bad"), "{err}");
+        }
+    }
+
     #[test]
     fn basic_filters_in_call_order() {
         let q = query(

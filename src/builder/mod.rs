@@ -12,6 +12,7 @@ mod reusable;
 mod rpc;
 mod template;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -378,6 +379,29 @@ impl<Op, S: Shape> IntoFuture for Builder<Op, S> {
     }
 }
 
+/// A copy of the request being built: send it twice, or branch a common start into several
+/// requests. Cheap: the body is shared, not copied.
+///
+/// ```
+/// # use supabase_rest::Client;
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let open = client.from("grants").select("id,title").eq("status", "open");
+/// let newest = open.clone().order("created_at", supabase_rest::Order::desc()).limit(5);
+/// assert_eq!(open.build().unwrap().url().query(), Some("select=id%2Ctitle&status=eq.open"));
+/// assert_eq!(
+///     newest.build().unwrap().url().query(),
+///     Some("select=id%2Ctitle&status=eq.open&order=created_at.desc&limit=5")
+/// );
+/// ```
+impl<Op, S> Clone for Builder<Op, S> {
+    fn clone(&self) -> Self {
+        Builder {
+            parts: self.parts.clone(),
+            marker: PhantomData,
+        }
+    }
+}
+
 impl<Op, S> fmt::Debug for Builder<Op, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.parts.fmt(f)
@@ -411,6 +435,7 @@ impl Target {
 }
 
 /// Everything a request is made of, kept as plain data until `build()`.
+#[derive(Clone)]
 pub(crate) struct RequestParts {
     pub(crate) client: Client,
     pub(crate) method: Method,
@@ -436,7 +461,9 @@ pub(crate) struct RequestParts {
     /// The caller vouches that repeating this request cannot change the outcome.
     pub(crate) idempotent: bool,
     /// The first problem found while building; returned by `build()` and `.await`.
-    pub(crate) error: Option<Box<Error>>,
+    /// Every such problem is an [`Error::InvalidRequest`]; its message is kept, so that the
+    /// parts (and builders) can be cloned.
+    pub(crate) error: Option<Cow<'static, str>>,
 }
 
 impl RequestParts {
@@ -480,7 +507,10 @@ impl RequestParts {
     /// Keeps the first error; later ones are consequences.
     pub(crate) fn fail(&mut self, err: Error) {
         if self.error.is_none() {
-            self.error = Some(Box::new(err));
+            self.error = Some(match err {
+                Error::InvalidRequest(msg) => msg,
+                other => Cow::Owned(other.to_string()),
+            });
         }
     }
 
@@ -637,8 +667,8 @@ impl RequestParts {
         shape_accept: Option<&'static str>,
         take: impl FnOnce(&Arc<url::Url>, &Arc<HeaderMap>) -> R,
     ) -> Result<R> {
-        if let Some(e) = self.error.take() {
-            return Err(*e);
+        if let Some(msg) = self.error.take() {
+            return Err(Error::InvalidRequest(msg));
         }
         let inner = &self.client.inner;
         if let Some(msg) = inner.deferred_error {
