@@ -210,8 +210,9 @@ pub mod testing;
 mod transport;
 
 pub use builder::{
-    op, Builder, DeleteBuilder, Explain, Filterable, InsertBuilder, Order, QueryBuilder, Reads,
-    RequestTemplate, RpcBuilder, SelectBuilder, TakesBody, UpdateBuilder, UpsertBuilder, Writes,
+    op, Builder, ChunkFailure, ChunkOutput, ChunkedError, ChunkedUpsert, DeleteBuilder, Explain,
+    Filterable, InsertBuilder, Order, QueryBuilder, Reads, RequestTemplate, RpcBuilder,
+    SelectBuilder, TakesBody, UpdateBuilder, UpsertBuilder, Writes, DEFAULT_CHUNK_SIZE,
 };
 pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
 pub use error::{DecodeError, Error, ErrorKind, PostgrestError, Result, TransportError};

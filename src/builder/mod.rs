@@ -5,6 +5,7 @@
 //! The aliases [`SelectBuilder`], [`InsertBuilder`], [`UpsertBuilder`], [`UpdateBuilder`],
 //! [`DeleteBuilder`] and [`RpcBuilder`] are the names to use.
 
+mod bulk;
 mod filter;
 mod modifiers;
 mod query;
@@ -26,6 +27,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+pub use bulk::{ChunkFailure, ChunkOutput, ChunkedError, ChunkedUpsert, DEFAULT_CHUNK_SIZE};
 pub use filter::Order;
 pub use modifiers::Explain;
 pub use query::QueryBuilder;
