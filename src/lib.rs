@@ -95,6 +95,11 @@
 //! you send are updated: leave a key out (`#[serde(skip_serializing_if = "Option::is_none")]`)
 //! to keep the stored value.
 //!
+//! For very many rows, [`QueryBuilder::upsert_chunked`] sends chunks of a size you choose, a
+//! number at a time you choose, and reports exactly which rows a failed chunk held
+//! ([`ChunkedError`]). For a hot write path, [`Builder::template`] fixes the request once as a
+//! [`RequestTemplate`]; each call then only serializes its body.
+//!
 //! # Update and delete
 //!
 //! `update(&patch)` and `delete()` take the same filters as reads; `max_affected(n)` makes the
