@@ -30,6 +30,8 @@ impl QueryBuilder {
     /// so the client's [`RetryPolicy`](crate::RetryPolicy) retries it after a timeout or a 503,
     /// and sending a failed chunk again later is safe. A failure is reported as a
     /// [`ChunkedError`] naming the rows of every failed chunk and of the chunks never sent.
+    /// Dropping the future stops it: no new chunk starts, and the chunks in flight may or may
+    /// not have been applied.
     ///
     /// ```
     /// # use supabase_rest::Client;
