@@ -127,6 +127,55 @@ proptest! {
         }
     }
 
+    /// The client's memo of URLs and header maps (`builder/template.rs`) must never change a
+    /// request: the shared client (its memo warm, full and wrapping around across cases), a
+    /// second build of the same request (a certain hit) and a fresh derived client (an empty
+    /// memo) build the same bytes, and so does a `RequestTemplate` for the writes.
+    #[test]
+    fn memo_hits_and_templates_build_what_a_fresh_client_builds(
+        name in "[a-z_. ]{1,12}|.{1,12}",
+        conflict in ".{0,12}",
+        columns in ".{0,12}",
+        key in ".{0,8}",
+        value in ".{0,16}",
+        n in 0u64..4,
+    ) {
+        let shared = client();
+        // Same defaults, empty memo.
+        let fresh = shared.schema("public");
+        let bulk = serde_json::json!([{ key.clone(): value.clone() }, { "k": n }]);
+        let one = serde_json::json!({ key.clone(): value.clone() });
+        let requests = |c: &Client| vec![
+            c.from(name.as_str()).select(columns.as_str()).eq(&key, &value).limit(n).build(),
+            c.from(name.as_str()).upsert(&bulk).on_conflict(conflict.as_str())
+                .select::<serde_json::Value>(columns.as_str()).build(),
+            c.from(name.as_str()).upsert(&one).on_conflict(conflict.as_str()).select::<serde_json::Value>("*").single().build(),
+            c.from(name.as_str()).update(&one).eq(&key, n).build(),
+            c.rpc(name.as_str(), &one).get().build(),
+        ];
+        let wire = |r: crate::Result<reqwest::Request>| r.map(|r| {
+            let mut headers: Vec<(String, Vec<u8>)> = r.headers().iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect();
+            headers.sort();
+            let body = r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
+            (r.method().clone(), r.url().to_string(), headers, body)
+        }).map_err(|e| e.to_string());
+        let expected: Vec<_> = requests(&fresh).into_iter().map(wire).collect();
+        for round in 0..2 {
+            let got: Vec<_> = requests(&shared).into_iter().map(wire).collect();
+            prop_assert_eq!(&got, &expected, "round {}", round);
+        }
+        for (body, at) in [(&bulk, 1), (&one, 2)] {
+            let template = shared.from(name.as_str()).upsert(&()).on_conflict(conflict.as_str());
+            let built = if at == 1 {
+                template.select::<serde_json::Value>(columns.as_str()).template().and_then(|t| t.build(body))
+            } else {
+                template.select::<serde_json::Value>("*").single().template().and_then(|t| t.build(body))
+            };
+            prop_assert_eq!(&wire(built), &expected[at]);
+        }
+    }
+
     #[test]
     fn control_characters_in_header_values_are_invalid_requests(prefix in "[a-z]{0,5}", ctl in prop::sample::select(vec!['\r', '\n', '\0', '\x07']), suffix in "[a-z]{0,5}") {
         let bad = format!("{prefix}{ctl}{suffix}");
