@@ -311,7 +311,8 @@ impl ChunkFailure {
 ///
 /// A failed chunk was rolled back by the database, except when its answer was lost (a timeout
 /// or a dropped connection: see [`Error::may_have_been_applied`]); with `on_conflict`, sending
-/// it again is safe either way.
+/// it again is safe either way. After `.select(cols)`, the rows the successful chunks returned
+/// are not kept here: read them back, or send the unwritten rows again and select then.
 #[derive(Debug)]
 pub struct ChunkedError {
     failures: Vec<ChunkFailure>,
