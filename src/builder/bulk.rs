@@ -33,6 +33,21 @@ impl QueryBuilder {
     /// Dropping the future stops it: no new chunk starts, and the chunks in flight may or may
     /// not have been applied.
     ///
+    /// Unlike the other builders, this one borrows `rows` while it runs, so that nothing is
+    /// copied or serialized ahead of sending (and the rows stay with the caller, to resend
+    /// [`ChunkedError::unwritten`] ones). To run it in a task of its own, move the rows into the
+    /// task:
+    ///
+    /// ```no_run
+    /// # use supabase_rest::Client;
+    /// # async fn run(client: Client, rows: Vec<serde_json::Value>) {
+    /// let task = tokio::spawn(async move {
+    ///     client.from("user_interactions").upsert_chunked(&rows).on_conflict("user_id,grant_id").await
+    /// });
+    /// # let _ = task.await;
+    /// # }
+    /// ```
+    ///
     /// ```
     /// # use supabase_rest::Client;
     /// # #[derive(serde::Serialize)] struct Row { user_id: u32, grant_id: u32, action: &'static str }
