@@ -285,14 +285,22 @@ where
     }
 }
 
+/// The builder's own `Debug` (no header values) and the number of rows.
 impl<T, S> fmt::Debug for ChunkedUpsert<'_, T, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ChunkedUpsert {
+            builder,
+            rows,
+            chunk_size,
+            concurrency,
+            keep_going,
+        } = self;
         f.debug_struct("ChunkedUpsert")
-            .field("builder", &self.builder)
-            .field("rows", &self.rows.len())
-            .field("chunk_size", &self.chunk_size)
-            .field("concurrency", &self.concurrency)
-            .field("keep_going", &self.keep_going)
+            .field("builder", builder)
+            .field("rows", &rows.len())
+            .field("chunk_size", chunk_size)
+            .field("concurrency", concurrency)
+            .field("keep_going", keep_going)
             .finish()
     }
 }
@@ -405,28 +413,30 @@ impl ChunkedError {
     }
 }
 
+/// A short phrase with the counts and the first failed chunk's rows; the error itself is the
+/// [`source`](std::error::Error::source).
 impl fmt::Display for ChunkedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let first = &self.failures[..1.min(self.failures.len())];
-        if self.chunks == 0 {
-            write!(f, "chunked upsert of {} rows not sent", self.rows)?;
+        let ChunkedError {
+            failures,
+            not_sent,
+            chunks,
+            rows,
+        } = self;
+        if *chunks == 0 {
+            write!(f, "chunked upsert of {rows} rows not sent")?;
         } else {
-            write!(
-                f,
-                "{} of {} chunks failed",
-                self.failures.len(),
-                self.chunks
-            )?;
+            write!(f, "{} of {chunks} chunks failed", failures.len())?;
+            if let Some(first) = failures.first() {
+                write!(
+                    f,
+                    ", first at rows {}..{}",
+                    first.rows.start, first.rows.end
+                )?;
+            }
         }
-        for failure in first {
-            write!(
-                f,
-                " (rows {}..{}: {})",
-                failure.rows.start, failure.rows.end, failure.error
-            )?;
-        }
-        if !self.not_sent.is_empty() {
-            write!(f, "; {} chunks not sent", self.not_sent.len())?;
+        if !not_sent.is_empty() {
+            write!(f, "; {} chunks not sent", not_sent.len())?;
         }
         Ok(())
     }
@@ -464,8 +474,16 @@ mod tests {
         let shown = e.to_string();
         assert_eq!(
             shown,
-            "2 of 6 chunks failed (rows 0..10: invalid request: x); 2 chunks not sent"
+            "2 of 6 chunks failed, first at rows 0..10; 2 chunks not sent"
         );
+        let before = ChunkedError::before_sending(5, Error::invalid("y"));
+        assert_eq!(before.to_string(), "chunked upsert of 5 rows not sent");
+    }
+
+    #[test]
+    fn chunked_error_is_send_sync_static() {
+        fn check<E: std::error::Error + Send + Sync + 'static>() {}
+        check::<ChunkedError>();
     }
 
     #[test]

@@ -224,14 +224,29 @@ impl<S> Clone for RequestTemplate<S> {
 /// the user's token).
 impl<S> fmt::Debug for RequestTemplate<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        let RequestTemplate {
+            client,
+            method,
+            target: _,
+            on_conflict: _,
+            query: _,
+            url,
+            headers,
+            timeout,
+            retry,
+            idempotent,
+            marker: _,
+        } = self;
+        // The target, conflict target and query are all in the URL.
+        let names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
         f.debug_struct("RequestTemplate")
-            .field("method", &self.method)
-            .field("url", &self.url.as_str())
+            .field("client", client)
+            .field("method", method)
+            .field("url", &url.as_str())
             .field("header_names", &names)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("idempotent", &self.idempotent)
+            .field("timeout", timeout)
+            .field("retry", retry)
+            .field("idempotent", idempotent)
             .finish()
     }
 }
