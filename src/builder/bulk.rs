@@ -24,7 +24,8 @@ impl QueryBuilder {
     /// settings would send (including its own bulk `columns`), and
     /// [`concurrency`](ChunkedUpsert::concurrency) of them (1 by default) are in flight at once.
     /// A chunk's body is serialized only when the chunk is sent, so a huge write never holds
-    /// more than `concurrency` bodies in memory.
+    /// more than `concurrency` bodies in memory. Awaiting returns `Result<(), ChunkedError>`, or
+    /// every returned row in the order of `rows` after [`select`](ChunkedUpsert::select).
     ///
     /// Each chunk is its own transaction. With `on_conflict`, a chunk is an idempotent upsert,
     /// so the client's [`RetryPolicy`](crate::RetryPolicy) retries it after a timeout or a 503,
