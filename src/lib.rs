@@ -180,6 +180,7 @@
 //! | `.csv()`, `.explain({ analyze: true })`, `.stripNulls()` | `.csv()`, `.explain(Explain::new().analyze())`, `.strip_nulls()` |
 //! | `.retry(false)`, `.abortSignal(s)` | `.retry(false)`; drop the future to cancel |
 //! | `const { data, error } = await q` | `let data = q.await?;` (every non-2xx is an `Err`) |
+//! | `const { data, status } = await q` | `let WithStatus { data, status, .. } = q.with_status().await?;` |
 //! | `error.code === '23505'` | `err.is_unique_violation()` |
 //!
 //! What a supabase-js user must still do differently: pick the row type (`T` is inferred from
@@ -226,6 +227,6 @@ pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 pub use response::{__bench_decode_one, __bench_decode_rows};
 pub use response::{
     Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
-    Rows, Shape, Text, WithCount,
+    Rows, Shape, Statused, Text, WithCount, WithStatus,
 };
 pub use retry::RetryPolicy;

@@ -57,6 +57,18 @@ pub struct WithCount<T> {
     pub count: Option<u64>,
 }
 
+/// A result together with the HTTP status of the answer, after
+/// [`with_status()`](crate::Builder::with_status): supabase-js's `status`. An upsert answers
+/// `201 Created` when it inserted a row and `200 OK` when it only updated (PostgREST 12+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WithStatus<T> {
+    /// The decoded result.
+    pub data: T,
+    /// The status of the (successful) answer.
+    pub status: StatusCode,
+}
+
 /// A 2xx answer, read in full.
 #[derive(Debug)]
 pub(crate) struct RawResponse {
@@ -71,7 +83,8 @@ mod sealed {
 
 /// The output shape of a builder: what awaiting it returns and how the answer is decoded.
 ///
-/// Sealed: the shapes are [`Rows`], [`One`], [`MaybeOne`], [`NoContent`] and [`Counted`].
+/// Sealed: the shapes are [`Rows`], [`One`], [`MaybeOne`], [`NoContent`], [`Json`], [`Text`],
+/// [`Head`], [`Counted`] and [`Statused`].
 pub trait Shape: sealed::Sealed + Send + 'static {
     /// What awaiting the builder returns on success.
     type Output: Send + 'static;
@@ -134,6 +147,9 @@ pub struct Head;
 /// Awaits to [`WithCount`] of the inner shape's output.
 #[derive(Debug)]
 pub struct Counted<S>(PhantomData<fn() -> S>);
+/// Awaits to [`WithStatus`] of the inner shape's output.
+#[derive(Debug)]
+pub struct Statused<S>(PhantomData<fn() -> S>);
 
 impl<T> sealed::Sealed for Rows<T> {}
 impl<T> sealed::Sealed for One<T> {}
@@ -141,6 +157,7 @@ impl<T> sealed::Sealed for MaybeOne<T> {}
 impl sealed::Sealed for NoContent {}
 impl<T> sealed::Sealed for Json<T> {}
 impl<S> sealed::Sealed for Counted<S> {}
+impl<S> sealed::Sealed for Statused<S> {}
 impl sealed::Sealed for Text {}
 impl sealed::Sealed for Head {}
 
@@ -253,6 +270,18 @@ impl<S: Shape> Shape for Counted<S> {
         let count = content_range_total(&raw)?;
         let data = S::decode(raw)?;
         Ok(WithCount { data, count })
+    }
+}
+
+impl<S: Shape> Shape for Statused<S> {
+    type Output = WithStatus<S::Output>;
+    const ACCEPT: Option<&'static str> = S::ACCEPT;
+
+    #[allow(private_interfaces)]
+    fn decode(raw: RawResponse) -> Result<Self::Output> {
+        let status = raw.status;
+        let data = S::decode(raw)?;
+        Ok(WithStatus { data, status })
     }
 }
 

@@ -8,7 +8,7 @@ use common::header;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use supabase_rest::Count;
-use wiremock::matchers::{body_json, body_string, method, path, query_param};
+use wiremock::matchers::{body_json, body_string, body_string_contains, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 #[derive(Serialize)]
@@ -176,4 +176,62 @@ async fn maybe_single_after_upsert_sends_plain_accept_and_decodes_option() {
         .headers
         .get("accept")
         .is_none_or(|a| a != "application/vnd.pgrst.object+json"));
+}
+
+/// `with_status()` keeps the status PostgREST answered with: 201 when the upsert inserted, 200
+/// when it only updated; the request itself is unchanged, and templates and counts compose.
+#[tokio::test]
+async fn with_status_tells_an_insert_from_an_update() {
+    let (server, client) = common::setup().await;
+    common::catch_all(&server).await;
+    let answer = |status: u16, id: i64| {
+        ResponseTemplate::new(status)
+            .insert_header("content-range", "*/1")
+            .set_body_json(json!({"id": id, "user_id": "u1", "grant_id": "g1", "action": "saved", "notes": null}))
+    };
+    Mock::given(method("POST"))
+        .and(body_string_contains("\"g1\""))
+        .respond_with(answer(201, 1))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(answer(200, 1))
+        .mount(&server)
+        .await;
+    let body = json!({"user_id": "u1", "grant_id": "g1", "action": "saved"});
+    let upsert = || {
+        client
+            .from("user_interactions")
+            .upsert(&body)
+            .on_conflict("user_id,grant_id")
+            .select::<Row>("*")
+            .single()
+    };
+    assert_eq!(
+        upsert().with_status().build().unwrap().url(),
+        upsert().build().unwrap().url()
+    );
+    let first = upsert().with_status().await.unwrap();
+    assert_eq!(first.status, reqwest::StatusCode::CREATED);
+    assert_eq!(first.data.id, 1);
+
+    let template = upsert().with_status().template().unwrap();
+    let second = template.send(&body).await.unwrap();
+    assert_eq!(second.status, reqwest::StatusCode::OK);
+    assert_eq!(second.data.action, "saved");
+
+    let counted = client
+        .from("user_interactions")
+        .upsert(&body)
+        .on_conflict("user_id,grant_id")
+        .select::<Row>("*")
+        .single()
+        .count(Count::Exact)
+        .with_status()
+        .await
+        .unwrap();
+    assert_eq!(counted.status, reqwest::StatusCode::OK);
+    assert_eq!(counted.data.count, Some(1));
 }

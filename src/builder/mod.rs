@@ -239,6 +239,33 @@ impl<Op, S: Shape> Builder<Op, S> {
     }
 }
 
+impl<Op, S: Shape> Builder<Op, S> {
+    /// Also returns the HTTP status of the answer (supabase-js's `status`): awaiting gives
+    /// [`WithStatus`](crate::WithStatus) of what it gave before. Call it last. Nothing is added
+    /// to the request.
+    ///
+    /// An upsert answers `201` when it inserted a row and `200` when it only updated existing
+    /// ones (PostgREST 12+), so this tells a new interaction from a changed one:
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # async fn run(client: Client) -> supabase_rest::Result<()> {
+    /// let saved = client
+    ///     .from("user_interactions")
+    ///     .upsert(&serde_json::json!({"user_id": "u1", "grant_id": "g1", "action": "saved"}))
+    ///     .on_conflict("user_id,grant_id")
+    ///     .select::<serde_json::Value>("*")
+    ///     .single()
+    ///     .with_status()
+    ///     .await?;
+    /// let created = saved.status == reqwest::StatusCode::CREATED;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_status(self) -> Builder<Op, crate::response::Statused<S>> {
+        self.reshape()
+    }
+}
+
 impl<Op, S: Retype> Builder<Op, S> {
     /// Decodes rows into `U` instead of the current row type.
     ///
