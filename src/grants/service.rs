@@ -88,6 +88,8 @@ impl UsersService {
 
     /// The request [`UsersService::record_user_interaction`] sends, as a builder: `.build()` it
     /// for a dry run or to inspect the wire form, or await it (without the service's logging).
+    /// Add `.with_status()` to learn whether the call created the row (`201`) or changed an
+    /// existing one (`200`, PostgREST 12+).
     ///
     /// ```
     /// # use supabase_rest::Client;
