@@ -283,3 +283,48 @@ async fn failures_are_logged_with_code_details_hint_user_grant_action_and_no_sec
         "secret in logs:\n{logs}"
     );
 }
+
+/// `record_user_interaction_with_status` sends the same request and says whether it created the
+/// row (201) or changed it (200), as PostgREST answers.
+#[tokio::test]
+async fn record_with_status_tells_created_from_changed() {
+    let server = MockServer::start().await;
+    let table = supabase_rest::testing::MemoryTable::user_interactions();
+    Mock::given(method("POST"))
+        .and(path("/rest/v1/user_interactions"))
+        .respond_with(table.clone())
+        .mount(&server)
+        .await;
+    let users = UsersService::new(
+        Client::new(server.uri(), common::API_KEY)
+            .unwrap()
+            .with_access_token(JWT),
+    );
+    let (user, grant) = ids();
+    let first = users
+        .record_user_interaction_with_status(
+            user,
+            NewInteraction::new(grant, InteractionAction::Saved),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status, reqwest::StatusCode::CREATED);
+    assert_eq!(first.data.action, InteractionAction::Saved);
+    let second = users
+        .record_user_interaction_with_status(
+            user,
+            NewInteraction::new(grant, InteractionAction::Applied),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.status, reqwest::StatusCode::OK);
+    assert_eq!(second.data.action, InteractionAction::Applied);
+    assert_eq!(second.data.id, first.data.id);
+    let plain = users
+        .record_user_interaction(user, NewInteraction::new(grant, InteractionAction::Ignored))
+        .await
+        .unwrap();
+    assert_eq!(plain.action, InteractionAction::Ignored);
+    assert_eq!(table.rows().len(), 1);
+    assert_eq!(table.request_count(), 3);
+}

@@ -78,9 +78,10 @@ async fn record(
 ) -> Result<Response, ApiError> {
     let grant_id = parse_grant_id(grant_id)?;
     let notes = parse_notes(body)?;
-    let row = caller
+    // PostgREST answers 201 when the upsert created the row and 200 when it changed it.
+    let saved = caller
         .users
-        .record_user_interaction(
+        .record_user_interaction_with_status(
             caller.user_id,
             NewInteraction {
                 grant_id,
@@ -89,14 +90,7 @@ async fn record(
             },
         )
         .await?;
-    // The service does not say whether the upsert inserted or updated (PostgREST does, with 201
-    // or 200); the schema's trigger keeps `updated_at == created_at` only on insert.
-    let status = if row.updated_at == row.created_at {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(row)).into_response())
+    Ok((saved.status, Json(saved.data)).into_response())
 }
 
 async fn list(caller: Caller, RawQuery(query): RawQuery) -> Result<Response, ApiError> {

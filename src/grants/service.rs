@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
 use crate::error::{Error, Result};
-use crate::{Client, One, Order, RequestTemplate, UpsertBuilder};
+use crate::{Client, One, Order, RequestTemplate, Statused, UpsertBuilder, WithStatus};
 
 const TABLE: &str = "user_interactions";
 /// The columns of `user_interactions_user_id_grant_id_key`.
@@ -34,13 +34,13 @@ pub struct UsersService {
     client: Client,
     /// The shape of `record_user_interaction`'s request, made once. `None` when the client
     /// cannot make requests (its error is then reported by the builder path on each call).
-    record: Option<RequestTemplate<One<UserInteraction>>>,
+    record: Option<RequestTemplate<Statused<One<UserInteraction>>>>,
 }
 
 impl UsersService {
     /// A service over `client`.
     pub fn new(client: Client) -> Self {
-        let record = record_builder(&client, &()).template().ok();
+        let record = record_builder(&client, &()).with_status().template().ok();
         UsersService { client, record }
     }
 
@@ -66,13 +66,25 @@ impl UsersService {
         user_id: Uuid,
         interaction: NewInteraction,
     ) -> Result<UserInteraction> {
+        self.record_user_interaction_with_status(user_id, interaction)
+            .await
+            .map(|answer| answer.data)
+    }
+
+    /// [`UsersService::record_user_interaction`], also saying whether the call created the row
+    /// (`201 Created`) or changed the existing one (`200 OK`, PostgREST 12+). Same request.
+    pub async fn record_user_interaction_with_status(
+        &self,
+        user_id: Uuid,
+        interaction: NewInteraction,
+    ) -> Result<WithStatus<UserInteraction>> {
         let grant_id = interaction.grant_id;
         let action = interaction.action;
         tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
         let row = InteractionRow::new(user_id, &interaction);
         let result = match &self.record {
             Some(template) => template.send(&row).await,
-            None => record_builder(&self.client, &row).await,
+            None => record_builder(&self.client, &row).with_status().await,
         };
         if let Err(err) = &result {
             log_failure(
