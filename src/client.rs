@@ -24,6 +24,17 @@ pub const CLIENT_INFO: &str = concat!(
 /// exhausting memory. Change it with [`ClientBuilder::max_response_bytes`].
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
 
+/// Default time to establish a connection (TCP and TLS), on the client's own HTTP client.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default longest silence while waiting for or reading an answer, on the client's own HTTP
+/// client: a server that accepts and never answers fails after this.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default limit on one attempt, from sending until the body has been read, on the client's
+/// own HTTP client: a server that trickles an answer byte by byte fails after this.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A client for one Supabase project (or one PostgREST server).
 ///
 /// Cloning is cheap (an `Arc` inside) and clones share one connection pool; there is no need to
@@ -55,6 +66,11 @@ pub(crate) struct ClientInner {
     /// The schema sent as `Accept-Profile` / `Content-Profile`; `None` sends neither.
     pub(crate) schema: Option<HeaderValue>,
     pub(crate) timeout: Option<Duration>,
+    /// The longest a call may take across all its attempts and waits.
+    pub(crate) deadline: Option<Duration>,
+    /// `true` when `http` is the client's own (no redirects followed); `false` for a
+    /// caller-supplied one, whose answers are checked for followed redirects.
+    pub(crate) own_http: bool,
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) api_key: Secret,
@@ -168,6 +184,8 @@ impl ClientInner {
             headers: self.headers.clone(),
             schema: self.schema.clone(),
             timeout: self.timeout,
+            deadline: self.deadline,
+            own_http: self.own_http,
             max_response_bytes: self.max_response_bytes,
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
@@ -185,6 +203,8 @@ impl fmt::Debug for Client {
             headers,
             schema,
             timeout,
+            deadline,
+            own_http,
             max_response_bytes,
             retry,
             api_key,
@@ -196,6 +216,8 @@ impl fmt::Debug for Client {
             .field("base", &base.as_str())
             .field("schema", schema)
             .field("timeout", timeout)
+            .field("deadline", deadline)
+            .field("own_http", own_http)
             .field("max_response_bytes", max_response_bytes)
             .field("retry", retry)
             .field("api_key", api_key)
@@ -238,8 +260,12 @@ pub struct ClientBuilder {
     schema: Option<String>,
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    deadline: Option<Duration>,
     http: Option<reqwest::Client>,
     bare_postgrest: bool,
+    allow_http: bool,
     max_response_bytes: usize,
     retry: RetryPolicy,
 }
@@ -253,8 +279,12 @@ impl fmt::Debug for ClientBuilder {
             schema,
             headers,
             timeout,
+            connect_timeout,
+            read_timeout,
+            deadline,
             http: _,
             bare_postgrest,
+            allow_http,
             max_response_bytes,
             retry,
         } = self;
@@ -266,7 +296,11 @@ impl fmt::Debug for ClientBuilder {
             .field("schema", schema)
             .field("header_names", &header_names)
             .field("timeout", timeout)
+            .field("connect_timeout", connect_timeout)
+            .field("read_timeout", read_timeout)
+            .field("deadline", deadline)
             .field("bare_postgrest", bare_postgrest)
+            .field("allow_http", allow_http)
             .field("max_response_bytes", max_response_bytes)
             .field("retry", retry)
             .finish_non_exhaustive()
@@ -282,8 +316,12 @@ impl ClientBuilder {
             schema: Some("public".to_owned()),
             headers: Vec::new(),
             timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            deadline: None,
             http: None,
             bare_postgrest: false,
+            allow_http: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
         }
@@ -315,16 +353,76 @@ impl ClientBuilder {
         self
     }
 
-    /// Default timeout for each request, from sending until the body has been read.
-    /// None by default, as in supabase-js. A per-request `.timeout()` overrides it.
+    /// Timeout for each attempt of a request, from sending until the body has been read
+    /// ([`DEFAULT_TIMEOUT`] unless set). A per-request `.timeout()` overrides it. Each retry
+    /// gets the full timeout again; bound the whole call with [`ClientBuilder::deadline`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
+    /// Time allowed to connect (TCP and TLS); default [`DEFAULT_CONNECT_TIMEOUT`]. Applies to
+    /// the client's own HTTP client, not to one given with [`ClientBuilder::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Longest silence while waiting for or reading an answer; default
+    /// [`DEFAULT_READ_TIMEOUT`]. Applies to the client's own HTTP client, not to one given
+    /// with [`ClientBuilder::http_client`].
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The longest one call may take, all attempts and the waits between them included
+    /// (none by default: each attempt is bounded by the timeouts above). No retry starts
+    /// whose wait would end after the deadline; the last attempt's timeout is cut to what is
+    /// left. A call over its deadline fails with [`Error::Timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use supabase_rest::Client;
+    ///
+    /// let client = Client::builder("https://xyz.supabase.co", "anon-key")
+    ///     .timeout(Duration::from_secs(2))
+    ///     .deadline(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// Uses this `reqwest::Client` (its pool, proxy and TLS settings) instead of a new one.
+    ///
+    /// Its own settings then apply: give it timeouts, and
+    /// `.redirect(reqwest::redirect::Policy::none())` so that a redirect is never followed
+    /// (reqwest would send the `apikey` header, which it does not know is a secret, to the
+    /// other host). A redirect it follows anyway is still reported as [`Error::Redirect`].
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// Allows a plain `http://` URL to a host other than this machine. Without it such a URL
+    /// is refused by [`ClientBuilder::build`]: the api key and the user's token would cross
+    /// the network in clear text. `http://localhost` and loopback addresses need no opt-in.
+    ///
+    /// ```
+    /// use supabase_rest::Client;
+    ///
+    /// assert!(Client::new("http://db.example.com", "anon-key").is_err());
+    /// assert!(Client::new("http://localhost:54321", "anon-key").is_ok());
+    /// let inside_a_private_network = Client::builder("http://kong:8000", "anon-key")
+    ///     .allow_insecure_http()
+    ///     .build()?;
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_http = true;
         self
     }
 
@@ -358,13 +456,22 @@ impl ClientBuilder {
             schema,
             headers: extra_headers,
             timeout,
+            connect_timeout,
+            read_timeout,
+            deadline,
             http,
             bare_postgrest,
+            allow_http,
             max_response_bytes,
             retry,
         } = self;
 
         let base = base_url(&url, bare_postgrest)?;
+        if base.scheme() == "http" && !allow_http && !is_loopback(&base) {
+            return Err(Error::invalid(
+                "project URL uses plain http to a remote host, which would send the api key in clear text; use https, or opt in with allow_insecure_http()",
+            ));
+        }
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -401,9 +508,17 @@ impl ClientBuilder {
             })
             .transpose()?;
 
+        let own_http = http.is_none();
         let http = match http {
             Some(http) => http,
             None => reqwest::Client::builder()
+                // PostgREST never redirects; following one would hand the `apikey` header
+                // (a custom header reqwest does not know is a secret) to another host.
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .connect_timeout(connect_timeout)
+                .read_timeout(read_timeout)
+                .timeout(DEFAULT_TIMEOUT)
                 .build()
                 .map_err(|e| Error::Transport(crate::error::TransportError::new(e)))?,
         };
@@ -415,6 +530,8 @@ impl ClientBuilder {
                 headers,
                 schema,
                 timeout,
+                deadline,
+                own_http,
                 max_response_bytes,
                 retry,
                 api_key,
@@ -422,6 +539,19 @@ impl ClientBuilder {
                 templates: Templates::default(),
             }),
         })
+    }
+}
+
+/// Whether the URL's host is this machine: `localhost` (and `*.localhost`), 127.0.0.0/8, `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -493,6 +623,34 @@ mod tests {
             base_url("https://user:pw@x.supabase.co", false),
             Err(Error::InvalidRequest(_))
         ));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for remote in [
+            "http://xyz.supabase.co",
+            "http://10.0.0.5:3000",
+            "http://[2001:db8::1]",
+            "http://localhost.example.com",
+        ] {
+            let err = Client::new(remote, "k").unwrap_err();
+            assert!(err.to_string().contains("clear text"), "{remote}: {err}");
+            assert!(Client::builder(remote, "k")
+                .allow_insecure_http()
+                .build()
+                .is_ok());
+        }
+        for local in [
+            "http://localhost:54321",
+            "http://LOCALHOST",
+            "http://api.localhost:8000",
+            "http://127.0.0.1:3000",
+            "http://127.1.2.3",
+            "http://[::1]:3000",
+            "https://xyz.supabase.co",
+        ] {
+            assert!(Client::new(local, "k").is_ok(), "{local}");
+        }
     }
 
     #[test]

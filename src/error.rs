@@ -45,6 +45,11 @@ pub enum Error {
         /// The start of the body (at most 512 bytes, lossily decoded as UTF-8).
         body: String,
     },
+    /// The server answered with a redirect (3xx). PostgREST and Supabase never redirect an API
+    /// call, so this is a proxy or a wrong URL. The client does not follow it: the api key and
+    /// the user's token are sent to no other host. See [`RedirectError`].
+    #[error("{0}")]
+    Redirect(Box<RedirectError>),
     /// The request did not complete within its timeout.
     #[error("request timed out")]
     Timeout(#[source] TransportError),
@@ -77,6 +82,7 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Http { status, .. } => Some(*status),
             Error::Decode(e) => Some(e.status),
+            Error::Redirect(r) => Some(r.status),
             Error::Timeout(_) | Error::Transport(_) | Error::InvalidRequest(_) => None,
         }
     }
@@ -169,7 +175,8 @@ impl Error {
             Error::InvalidRequest(_) | Error::Api(_) => false,
             Error::Transport(t) | Error::Timeout(t) => !t.inner.is_connect(),
             Error::Http { status, .. } => status.is_server_error(),
-            Error::Decode(_) => true,
+            // Something between the client and PostgREST answered; what it did is unknown.
+            Error::Decode(_) | Error::Redirect(_) => true,
         }
     }
 
@@ -198,7 +205,7 @@ impl Error {
             Error::Timeout(t) if t.inner.is_connect() => ErrorKind::Unavailable,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Transport(t) if t.inner.is_connect() => ErrorKind::Unavailable,
-            Error::Transport(_) | Error::Decode(_) => ErrorKind::Upstream,
+            Error::Transport(_) | Error::Decode(_) | Error::Redirect(_) => ErrorKind::Upstream,
             Error::Api(_) | Error::Http { .. } => {
                 let status = self.status().map_or(0, |s| s.as_u16());
                 if matches!(code, "PGRST301" | "PGRST302" | "PGRST303") {
@@ -256,7 +263,7 @@ impl Error {
                         .status()
                         .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504 | 520))
             }
-            Error::Decode(_) | Error::InvalidRequest(_) => false,
+            Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => false,
         }
     }
 }
@@ -416,6 +423,83 @@ impl std::error::Error for TransportError {
         Some(&self.inner)
     }
 }
+
+/// A redirect answered to an API call (see [`Error::Redirect`]).
+#[derive(Debug)]
+pub struct RedirectError {
+    status: StatusCode,
+    location: Option<String>,
+    followed: bool,
+}
+
+impl RedirectError {
+    /// `location` is resolved against the request's URL; only its origin and path are kept
+    /// (a query may carry another host's parameters).
+    pub(crate) fn error(
+        status: StatusCode,
+        request_url: &url::Url,
+        location: Option<&str>,
+        followed: bool,
+    ) -> Error {
+        let location = location
+            .and_then(|l| request_url.join(l).ok())
+            .map(|mut u| {
+                u.set_query(None);
+                u.set_fragment(None);
+                // `join` keeps credentials of an absolute location; never show them.
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.to_string()
+            });
+        Error::Redirect(Box::new(RedirectError {
+            status,
+            location,
+            followed,
+        }))
+    }
+
+    /// The redirect's status (301, 302, 303, 307, 308...).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Where the server pointed, resolved to an absolute URL without its query, when it sent a
+    /// usable `Location`.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    /// `true` when a caller-supplied `reqwest::Client` followed the redirect before this crate
+    /// saw the answer (the request then went to the other location too; configure that client
+    /// with `reqwest::redirect::Policy::none()`).
+    pub fn followed(&self) -> bool {
+        self.followed
+    }
+}
+
+impl fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.followed {
+            f.write_str("the http client followed a redirect")?;
+        } else {
+            write!(
+                f,
+                "server answered {} with a redirect",
+                self.status.as_u16()
+            )?;
+        }
+        match &self.location {
+            Some(l) => write!(f, " to {}", l.escape_debug())?,
+            None => f.write_str(" without a usable location")?,
+        }
+        if !self.followed {
+            f.write_str(" (not followed)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RedirectError {}
 
 /// A 2xx answer that could not be decoded into the requested type.
 #[derive(Debug)]

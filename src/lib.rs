@@ -220,8 +220,13 @@ pub use builder::{
     Filterable, InsertBuilder, Order, QueryBuilder, Reads, RequestTemplate, RpcBuilder,
     SelectBuilder, TakesBody, UpdateBuilder, UpsertBuilder, Writes, DEFAULT_CHUNK_SIZE,
 };
-pub use client::{Client, ClientBuilder, CLIENT_INFO, DEFAULT_MAX_RESPONSE_BYTES};
-pub use error::{DecodeError, Error, ErrorKind, PostgrestError, Result, TransportError};
+pub use client::{
+    Client, ClientBuilder, CLIENT_INFO, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
+};
+pub use error::{
+    DecodeError, Error, ErrorKind, PostgrestError, RedirectError, Result, TransportError,
+};
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 #[doc(hidden)]
 pub use response::{__bench_decode_one, __bench_decode_rows};

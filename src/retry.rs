@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderValue;
 use reqwest::StatusCode;
 
 /// How a client retries failed requests. On by default with 3 retries.
@@ -102,68 +102,19 @@ pub(crate) fn retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504 | 520)
 }
 
-/// `Retry-After` as a duration: delta-seconds, or an HTTP date in the future.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+/// `Retry-After` as a duration: delta-seconds, or an HTTP date (any of the three forms HTTP
+/// allows) in the future. A value that is neither, or a date beyond what the clock can hold, is
+/// ignored; nothing here can overflow or panic, whatever the server sends.
+pub(crate) fn retry_after(value: &HeaderValue) -> Option<Duration> {
+    let text = value.to_str().ok()?.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = httpdate(text)?;
+    let when = httpdate::parse_http_date(text).ok()?;
     Some(
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP requires senders use.
-fn httpdate(s: &str) -> Option<SystemTime> {
-    let mut parts = s.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':');
-    let (h, m, sec): (u64, u64, u64) = (
-        hms.next()?.parse().ok()?,
-        hms.next()?.parse().ok()?,
-        hms.next()?.parse().ok()?,
-    );
-    if parts.next()? != "GMT"
-        || !(1..=31).contains(&day)
-        || h > 23
-        || m > 59
-        || sec > 60
-        || year < 1970
-    {
-        return None;
-    }
-    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// A uniform number in `[0, 1)`, from std's randomly keyed hasher: enough for jitter.
@@ -180,7 +131,6 @@ fn random_unit() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
     fn backoff_grows_is_jittered_and_capped() {
@@ -212,24 +162,53 @@ mod tests {
 
     #[test]
     fn retry_after_parses_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
-        );
+        let parse = |v: &'static str| retry_after(&HeaderValue::from_static(v));
+        assert_eq!(parse("7"), Some(Duration::from_secs(7)));
         assert_eq!(
-            retry_after(&h),
+            parse("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Duration::ZERO),
             "a date in the past means now"
         );
         assert_eq!(
-            httpdate("Sun, 06 Nov 1994 08:49:37 GMT"),
-            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(784_111_777))
+            parse("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(Duration::ZERO)
         );
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(parse("Sun Nov  6 08:49:37 1994"), Some(Duration::ZERO));
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let wait =
+            retry_after(&HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap()).unwrap();
+        assert!(wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600));
+        assert_eq!(parse("soon"), None);
+    }
+
+    /// A year of 20 digits used to overflow the hand-written date arithmetic.
+    #[test]
+    fn hostile_dates_are_ignored() {
+        for v in [
+            "Sun, 06 Nov 99999999999999999999 08:49:37 GMT",
+            "Sun, 06 Nov 9999 08:49:37 GMT",
+            "Sun, 99 Nov 1994 99:99:99 GMT",
+            "18446744073709551616",
+            "-1",
+            "",
+        ] {
+            let _ = retry_after(&HeaderValue::from_static(v));
+        }
+        assert_eq!(
+            retry_after(&HeaderValue::from_static("18446744073709551615")),
+            Some(Duration::from_secs(u64::MAX))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_value_is_parsed_without_panicking(text in "[ -~]{0,40}", n in proptest::num::u64::ANY) {
+            if let Ok(v) = HeaderValue::from_str(&text) {
+                let _ = retry_after(&v);
+            }
+            let date = format!("Sun, 06 Nov {n} 08:49:37 GMT");
+            let _ = retry_after(&HeaderValue::from_str(&date).unwrap());
+        }
     }
 
     #[test]

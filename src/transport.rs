@@ -2,17 +2,17 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use tracing::Instrument;
 
 use crate::builder::{Prepared, RequestParts};
 use crate::client::Client;
-use crate::error::{from_status, DecodeError, Error, Result, TransportError};
+use crate::error::{from_status, DecodeError, Error, RedirectError, Result, TransportError};
 use crate::response::{RawResponse, Shape};
-use crate::retry::{retry_after, retryable_status, RetryPolicy};
+use crate::retry::{retryable_status, RetryPolicy};
 
 fn transport(e: reqwest::Error) -> Error {
     if e.is_timeout() {
@@ -22,11 +22,20 @@ fn transport(e: reqwest::Error) -> Error {
     }
 }
 
+/// Longest error body read (PostgREST's JSON errors are a few hundred bytes): a hostile or
+/// broken server cannot make the client read megabytes to keep a 512-byte snippet.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Most bytes reserved up front from a `Content-Length`: a server claiming a huge body gets
+/// memory only as the bytes really arrive.
+const INITIAL_BUFFER_LIMIT: usize = 1024 * 1024;
+
 /// What one attempt produced.
 enum Attempt {
     Done(RawResponse),
-    /// A failure, and the server's `Retry-After` if it sent one.
-    Failed(Error, Option<Duration>),
+    /// A failure, and the server's `Retry-After` (unparsed: it is only read if a retry is
+    /// possible).
+    Failed(Error, Option<HeaderValue>),
 }
 
 /// Builds, sends (retrying where that is safe), reads and decodes one request. Non-2xx answers
@@ -105,6 +114,8 @@ struct Run {
 
 async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     let started = run.fields.is_some().then(Instant::now);
+    // The call's overall deadline across attempts and waits, when the client has one.
+    let deadline = run.client.inner.deadline.map(|d| Instant::now() + d);
     let mut retry = 0u32;
     loop {
         // In a block of its own, so that the request's storage is not kept across the await
@@ -118,6 +129,11 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             let Some(mut request) = next else {
                 return Err(Error::invalid("request could not be repeated"));
             };
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let timeout = request.timeout().map_or(left, |t| left.min(*t));
+                *request.timeout_mut() = Some(timeout);
+            }
             if retry > 0 {
                 request.headers_mut().insert(
                     HeaderName::from_static("x-retry-count"),
@@ -127,9 +143,11 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     span.record("attempt", retry);
                 }
             }
-            run.client.inner.http.execute(request)
+            // A caller's own reqwest client may follow redirects: keep the URL to notice.
+            let sent_to = (!run.client.inner.own_http).then(|| request.url().clone());
+            (run.client.inner.http.execute(request), sent_to)
         };
-        let outcome = attempt(pending, run.client.inner.max_response_bytes).await;
+        let outcome = attempt(pending.0, pending.1, run.client.inner.max_response_bytes).await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
@@ -160,7 +178,10 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
         }
         let safe = should_retry(&err, run.idempotent);
         let delay = if safe {
-            run.policy.delay(retry + 1, wait_hint)
+            let hint = wait_hint.as_ref().and_then(crate::retry::retry_after);
+            run.policy
+                .delay(retry + 1, hint)
+                .filter(|d| deadline.is_none_or(|end| Instant::now() + *d < end))
         } else {
             None
         };
@@ -184,12 +205,15 @@ fn should_retry(err: &Error, idempotent: bool) -> bool {
         Error::Api(_) | Error::Http { .. } => {
             idempotent && err.status().is_some_and(retryable_status)
         }
-        Error::Decode(_) | Error::InvalidRequest(_) => false,
+        Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => false,
     }
 }
 
+/// One attempt: `sent_to` is the request's URL when the HTTP client may have followed a
+/// redirect (a caller-supplied one), so that a followed redirect is still reported.
 async fn attempt(
     pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    sent_to: Option<url::Url>,
     limit: usize,
 ) -> Attempt {
     let mut response = match pending.await {
@@ -197,11 +221,41 @@ async fn attempt(
         Err(e) => return Attempt::Failed(transport(e), None),
     };
     let status = response.status();
-    let body = match read_body(&mut response, limit, status).await {
-        Ok(b) => b,
-        Err(e) => return Attempt::Failed(e, None),
+    if let Some(sent_to) = &sent_to {
+        if response.url() != sent_to {
+            let at = response.url().as_str().to_owned();
+            return Attempt::Failed(RedirectError::error(status, sent_to, Some(&at), true), None);
+        }
+    }
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok());
+        let err = RedirectError::error(
+            status,
+            sent_to.as_ref().unwrap_or(response.url()),
+            location,
+            false,
+        );
+        return Attempt::Failed(err, None);
+    }
+    let limit = if status.is_success() {
+        limit
+    } else {
+        limit.min(ERROR_BODY_LIMIT)
     };
-    let headers = std::mem::take(response.headers_mut());
+    let body = match read_body(&mut response, limit).await {
+        Ok(b) => b,
+        // An error body over its cap is cut there: the status and the start are what count.
+        Err(Cut::TooLarge(seen)) if !status.is_success() => seen,
+        Err(Cut::TooLarge(seen)) => {
+            let reason = format!("response body exceeds the limit of {limit} bytes");
+            return Attempt::Failed(DecodeError::other(status, &seen, reason), None);
+        }
+        Err(Cut::Failed(e)) => return Attempt::Failed(e, None),
+    };
+    let mut headers = std::mem::take(response.headers_mut());
     if status.is_success() {
         Attempt::Done(RawResponse {
             status,
@@ -209,47 +263,53 @@ async fn attempt(
             body,
         })
     } else {
-        Attempt::Failed(from_status(status, &body), retry_after(&headers))
+        let wait = headers.remove(RETRY_AFTER);
+        Attempt::Failed(from_status(status, &body), wait)
+    }
+}
+
+/// Why a body was not read to its end.
+enum Cut {
+    /// It exceeds the limit: the bytes seen so far.
+    TooLarge(Bytes),
+    Failed(Error),
+}
+
+impl From<reqwest::Error> for Cut {
+    fn from(e: reqwest::Error) -> Self {
+        Cut::Failed(transport(e))
     }
 }
 
 /// Reads the body chunk by chunk, refusing more than `limit` bytes. A body that arrives in one
 /// chunk is used as is, without a copy.
-async fn read_body(
-    response: &mut reqwest::Response,
-    limit: usize,
-    status: reqwest::StatusCode,
-) -> Result<Bytes> {
-    let too_large = |seen: &[u8]| {
-        DecodeError::other(
-            status,
-            seen,
-            format!("response body exceeds the limit of {limit} bytes"),
-        )
-    };
-    let Some(first) = response.chunk().await.map_err(transport)? else {
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Bytes, Cut> {
+    let Some(first) = response.chunk().await? else {
         return Ok(Bytes::new());
     };
     if first.len() > limit {
-        return Err(too_large(&first));
+        return Err(Cut::TooLarge(first.slice(..limit)));
     }
-    let Some(second) = response.chunk().await.map_err(transport)? else {
+    let Some(second) = response.chunk().await? else {
         return Ok(first);
     };
     let hint = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(first.len() + second.len())
-        .min(limit);
+        .min(limit)
+        .min(INITIAL_BUFFER_LIMIT);
     let mut buf = BytesMut::with_capacity(hint);
     buf.extend_from_slice(&first);
     let mut next = Some(second);
     while let Some(chunk) = next {
         if buf.len() + chunk.len() > limit {
-            return Err(too_large(&buf));
+            let room = limit - buf.len();
+            buf.extend_from_slice(&chunk[..room]);
+            return Err(Cut::TooLarge(buf.freeze()));
         }
         buf.extend_from_slice(&chunk);
-        next = response.chunk().await.map_err(transport)?;
+        next = response.chunk().await?;
     }
     Ok(buf.freeze())
 }
