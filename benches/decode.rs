@@ -1,5 +1,5 @@
 //! Decoding a single-object answer and a 1,000-row answer into `UserInteraction`, through the
-//! crate's decode path (`Shape::decode`, reached by the hidden `__bench_decode_*` helpers)
+//! crate's decode path (`Shape::decode`, reached by `testing::decode_one` and `testing::decode_rows`)
 //! against `serde_json::from_slice` on the same bytes, in one run.
 //!
 //! `cargo bench --bench decode`: criterion's times, then paired `RATIO` lines.
@@ -27,12 +27,12 @@ fn main() {
     let many = Bytes::from(serde_json::to_vec(&rows).unwrap());
 
     let ours_one = || -> UserInteraction {
-        supabase_rest::__bench_decode_one(black_box(one.clone())).unwrap()
+        supabase_rest::testing::decode_one(black_box(one.clone())).unwrap()
     };
     let floor_one =
         || -> UserInteraction { serde_json::from_slice(black_box(one.as_ref())).unwrap() };
     let ours_many = || -> Vec<UserInteraction> {
-        supabase_rest::__bench_decode_rows(black_box(many.clone())).unwrap()
+        supabase_rest::testing::decode_rows(black_box(many.clone())).unwrap()
     };
     let floor_many =
         || -> Vec<UserInteraction> { serde_json::from_slice(black_box(many.as_ref())).unwrap() };

@@ -34,14 +34,15 @@ fn main() {
     // The service's request comes from the template it prepares once.
     let service = || {
         users
-            .record_user_interaction_request(user, black_box(&new))
+            .record_user_interaction(user, black_box(&new).clone())
+            .build()
             .unwrap()
     };
     let template = client
         .from("user_interactions")
         .upsert(&body)
         .on_conflict("user_id,grant_id")
-        .select::<serde_json::Value>("*")
+        .select("*")
         .single()
         .template()
         .unwrap();
@@ -51,7 +52,7 @@ fn main() {
             .from("user_interactions")
             .upsert(black_box(&body))
             .on_conflict("user_id,grant_id")
-            .select::<serde_json::Value>("*")
+            .select("*")
             .single()
             .build()
             .unwrap()

@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The exact request the service sends, built without I/O.
     let users = UsersService::new(client);
     let request = users
-        .record_user_interaction_builder(user_id, &interaction)
+        .record_user_interaction(user_id, interaction.clone())
         .build()?;
     println!("\n{} {}", request.method(), request.url());
     for (name, value) in request.headers() {

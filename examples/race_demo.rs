@@ -7,11 +7,13 @@
 //! cargo run --example race_demo -- --clicks 200
 //! ```
 //!
-//! The mock behaves like PostgREST over the schema of `supabase/migrations/` for these requests:
-//! one row per `(user_id, grant_id)`, `409` with a `23505` body for a plain duplicate insert,
-//! insert-or-merge for `Prefer: resolution=merge-duplicates` + `on_conflict=user_id,grant_id`,
-//! and every answer delayed by `--latency-ms` (default 20 ms) as network latency, so the old
-//! flow's window between its SELECT and its INSERT is as real as it is in production.
+//! The mock is the crate's `testing::MemoryTable::user_interactions()`, which behaves like
+//! PostgREST over the schema of `supabase/migrations/`: one row per `(user_id, grant_id)`, `409`
+//! with a `23505` body for a plain duplicate insert, insert-or-merge for
+//! `Prefer: resolution=merge-duplicates` + `on_conflict=user_id,grant_id`. Every request is
+//! applied the moment it arrives and answered after `--latency-ms` (default 20 ms) as network
+//! latency, so the old flow's window between its SELECT and its INSERT is as real as it is in
+//! production.
 //!
 //! Against a real project set `SUPABASE_URL`, `SUPABASE_ANON_KEY`, a signed-in user's
 //! `SUPABASE_ACCESS_TOKEN` and that user's `SUPABASE_USER_ID` (`SUPABASE_GRANT_ID` defaults to the
@@ -29,10 +31,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+use supabase_rest::testing::MemoryTable;
 use supabase_rest::Client;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 use uuid::Uuid;
+use wiremock::matchers::path;
+use wiremock::MockServer;
 
 /// The first grant in `supabase/seed.sql`.
 const SEED_GRANT: &str = "00000000-0000-4000-8000-000000000001";
@@ -94,15 +99,34 @@ struct Target {
     client: Client,
     user_id: Uuid,
     grant_id: Uuid,
-    mock: Option<mock::Mock>,
+    mock: Option<Mock>,
+}
+
+/// An in-process PostgREST with `user_interactions` in memory; it stops when dropped.
+struct Mock {
+    server: MockServer,
+    table: MemoryTable,
+}
+
+impl Mock {
+    async fn start(latency: Duration) -> Mock {
+        let server = MockServer::start().await;
+        let table = MemoryTable::user_interactions().with_latency(latency);
+        wiremock::Mock::given(path("/rest/v1/user_interactions"))
+            .respond_with(table.clone())
+            .mount(&server)
+            .await;
+        Mock { server, table }
+    }
 }
 
 impl Backend {
     async fn target(&self, user_id: Uuid, grant_id: Uuid) -> Result<Target, BoxError> {
         match self {
             Backend::Mock { latency } => {
-                let mock = mock::start(*latency).await;
-                let client = Client::new(mock.uri(), "anon-key")?.with_access_token("user-jwt");
+                let mock = Mock::start(*latency).await;
+                let client =
+                    Client::new(mock.server.uri(), "anon-key")?.with_access_token("user-jwt");
                 Ok(Target {
                     client,
                     user_id,
@@ -304,7 +328,7 @@ async fn run_flow(target: &Target, clicks: usize, flow: Flow) -> Result<Outcome,
     }
     outcome.elapsed = started.elapsed();
     outcome.requests = requests.load(Ordering::SeqCst);
-    outcome.server_requests = target.mock.as_ref().map(mock::Mock::request_count);
+    outcome.server_requests = target.mock.as_ref().map(|m| m.table.request_count());
 
     // How many rows the pair has now, asked the way any client would.
     let left = target
@@ -320,7 +344,7 @@ async fn run_flow(target: &Target, clicks: usize, flow: Flow) -> Result<Outcome,
 
 mod old_flow {
     //! A copy of the grants app's original TypeScript flow (as kept in
-    //! `tests/common/old_flow.rs`): SELECT the row, then UPDATE it or INSERT a new one. Two
+    //! `tests/wiremock_helpers/old_flow.rs`): SELECT the row, then UPDATE it or INSERT a new one. Two
     //! requests per call, and a window between them in which a concurrent call can insert the
     //! same pair. Kept only to show the bug; never do this.
 
@@ -374,6 +398,7 @@ mod old_flow {
                     })
                     .eq("id", row.id)
                     .select("*")
+                    .returns::<UserInteraction>()
                     .single()
                     .await
             }
@@ -387,189 +412,10 @@ mod old_flow {
                         notes: interaction.notes.as_ref(),
                     })
                     .select("*")
+                    .returns::<UserInteraction>()
                     .single()
                     .await
             }
-        }
-    }
-}
-
-mod mock {
-    //! A PostgREST stand-in for `user_interactions`, enough for both flows: one row per
-    //! `(user_id, grant_id)`; `GET` / `PATCH` with `eq` filters; `POST` as a plain insert (409
-    //! `23505` on a duplicate pair) or, with `Prefer: resolution=merge-duplicates` and
-    //! `on_conflict=user_id,grant_id`, as an upsert; `Accept: application/vnd.pgrst.object+json`
-    //! answered with one object or 406 `PGRST116`. Every request is applied the moment it arrives, like a statement
-    //! that commits at once, and answered after `latency`, like a network.
-
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    use serde_json::{json, Map, Value};
-    use wiremock::{MockServer, Request, ResponseTemplate};
-
-    type Row = Map<String, Value>;
-
-    pub(crate) struct Mock {
-        server: MockServer,
-        requests: Arc<AtomicUsize>,
-    }
-
-    impl Mock {
-        pub(crate) fn uri(&self) -> String {
-            self.server.uri()
-        }
-
-        pub(crate) fn request_count(&self) -> usize {
-            self.requests.load(Ordering::SeqCst)
-        }
-    }
-
-    pub(crate) async fn start(latency: Duration) -> Mock {
-        let server = MockServer::start().await;
-        let rows: Arc<Mutex<Vec<Row>>> = Arc::default();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        wiremock::Mock::given(wiremock::matchers::any())
-            .respond_with(move |req: &Request| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let mut rows = rows.lock().unwrap_or_else(|p| p.into_inner());
-                handle(&mut rows, req).set_delay(latency)
-            })
-            .mount(&server)
-            .await;
-        Mock { server, requests }
-    }
-
-    fn error(status: u16, code: &str, message: &str, details: Option<String>) -> ResponseTemplate {
-        ResponseTemplate::new(status).set_body_json(json!({
-            "code": code, "message": message, "details": details, "hint": null
-        }))
-    }
-
-    fn header<'a>(req: &'a Request, name: &str) -> &'a str {
-        req.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn key(row: &Row) -> (Option<&Value>, Option<&Value>) {
-        (row.get("user_id"), row.get("grant_id"))
-    }
-
-    fn now() -> Value {
-        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-    }
-
-    fn handle(rows: &mut Vec<Row>, req: &Request) -> ResponseTemplate {
-        if req.url.path() != "/rest/v1/user_interactions" {
-            return error(
-                404,
-                "PGRST205",
-                "Could not find the table in the schema cache",
-                None,
-            );
-        }
-        let mut filters = Vec::new();
-        let mut on_conflict = None;
-        for (k, v) in req.url.query_pairs() {
-            match k.as_ref() {
-                "select" | "columns" => {}
-                "on_conflict" => on_conflict = Some(v.into_owned()),
-                "id" | "user_id" | "grant_id" => match v.strip_prefix("eq.") {
-                    Some(value) => filters.push((k.into_owned(), value.to_owned())),
-                    None => return error(501, "MOCK", "only eq filters are mocked", None),
-                },
-                other => {
-                    return error(501, "MOCK", &format!("{other} is not mocked"), None);
-                }
-            }
-        }
-        let matches = |row: &Row| {
-            filters
-                .iter()
-                .all(|(k, v)| row.get(k).and_then(Value::as_str) == Some(v.as_str()))
-        };
-        let prefer = header(req, "prefer");
-        let (status, out): (u16, Vec<Row>) = match req.method.as_str() {
-            "GET" => (200, rows.iter().filter(|r| matches(r)).cloned().collect()),
-            "PATCH" => {
-                let Ok(Value::Object(patch)) = serde_json::from_slice(&req.body) else {
-                    return error(400, "PGRST102", "Empty or invalid json", None);
-                };
-                let mut touched = Vec::new();
-                for row in rows.iter_mut().filter(|r| matches(r)) {
-                    row.extend(patch.clone());
-                    row.insert("updated_at".into(), now());
-                    touched.push(row.clone());
-                }
-                (200, touched)
-            }
-            "POST" => {
-                let Ok(Value::Object(incoming)) = serde_json::from_slice(&req.body) else {
-                    return error(400, "PGRST102", "Empty or invalid json", None);
-                };
-                let merge = prefer.contains("resolution=merge-duplicates");
-                if merge && on_conflict.as_deref() != Some("user_id,grant_id") {
-                    return error(400, "42P10", "there is no unique or exclusion constraint matching the ON CONFLICT specification", None);
-                }
-                match rows.iter_mut().find(|r| key(r) == key(&incoming)) {
-                    Some(existing) if merge => {
-                        existing.extend(incoming);
-                        existing.insert("updated_at".into(), now());
-                        (200, vec![existing.clone()])
-                    }
-                    Some(_) => {
-                        return error(
-                            409,
-                            "23505",
-                            "duplicate key value violates unique constraint \"user_interactions_user_id_grant_id_key\"",
-                            Some(format!(
-                                "Key (user_id, grant_id)=({}, {}) already exists.",
-                                incoming.get("user_id").and_then(Value::as_str).unwrap_or("?"),
-                                incoming.get("grant_id").and_then(Value::as_str).unwrap_or("?"),
-                            )),
-                        )
-                    }
-                    None => {
-                        let stamp = now();
-                        let mut row = Row::new();
-                        row.insert("id".into(), json!(uuid::Uuid::new_v4()));
-                        row.insert("notes".into(), Value::Null);
-                        row.extend(incoming);
-                        row.insert("created_at".into(), stamp.clone());
-                        row.insert("updated_at".into(), stamp);
-                        rows.push(row.clone());
-                        (201, vec![row])
-                    }
-                }
-            }
-            _ => return error(405, "PGRST117", "Unsupported HTTP method", None),
-        };
-
-        let total = out.len();
-        let range = match total {
-            0 => "*/*".to_owned(),
-            n => format!("0-{}/*", n - 1),
-        };
-        let response = ResponseTemplate::new(status).insert_header("content-range", range);
-        if header(req, "accept") == "application/vnd.pgrst.object+json" {
-            return match out.as_slice() {
-                [one] => response.set_body_json(Value::Object(one.clone())),
-                _ => error(
-                    406,
-                    "PGRST116",
-                    "Cannot coerce the result to a single JSON object",
-                    Some(format!("The result contains {total} rows")),
-                ),
-            };
-        }
-        if req.method.as_str() == "GET" || prefer.contains("return=representation") {
-            response.set_body_json(Value::Array(out.into_iter().map(Value::Object).collect()))
-        } else {
-            response
         }
     }
 }

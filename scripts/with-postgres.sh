@@ -7,7 +7,7 @@
 #   scripts/with-postgres.sh scripts/pgtap.sh
 #
 # It starts a fresh cluster in a temporary directory (loopback only, trust auth, a free port),
-# applies tests/support/sql/supabase_stub.sql (what Supabase provides), every file of
+# applies tests/postgrest_standin/sql/supabase_stub.sql (what Supabase provides), every file of
 # supabase/migrations/ in name order, then supabase/seed.sql, runs the command with
 #
 #   SUPABASE_REST_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:<port>/postgres
@@ -37,7 +37,7 @@ die() {
 [[ $# -gt 0 ]] || die "usage: $0 <command> [args...]"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STUB="$ROOT/tests/support/sql/supabase_stub.sql"
+STUB="$ROOT/tests/postgrest_standin/sql/supabase_stub.sql"
 MIGRATIONS="$ROOT/supabase/migrations"
 SEED="$ROOT/supabase/seed.sql"
 

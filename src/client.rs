@@ -1,15 +1,15 @@
-//! `Client` and `ClientBuilder`.
+//! `Client` and `ClientBuilder`: the project's base URL, credentials and defaults, checked once.
+//! The requests themselves start in `builder/` (`Client::from`, `Client::rpc`).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
-use serde::Serialize;
 use url::Url;
 
-use crate::builder::{QueryBuilder, RequestParts, RpcBuilder, Target, Templates};
 use crate::error::{Error, Result};
+use crate::request::{Defaults, Memo};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 
@@ -59,13 +59,11 @@ pub struct Client {
 
 pub(crate) struct ClientInner {
     pub(crate) http: reqwest::Client,
-    /// `<project>/rest/v1` or the bare PostgREST URL, without a trailing slash, parsed once.
-    pub(crate) base: Url,
-    /// `apikey`, `Authorization`, `x-client-info` and the caller's default headers.
-    pub(crate) headers: HeaderMap,
-    /// The schema sent as `Accept-Profile` / `Content-Profile`; `None` sends neither.
-    pub(crate) schema: Option<HeaderValue>,
-    pub(crate) timeout: Option<Duration>,
+    /// Base URL, headers, schema and timeout every request starts from.
+    pub(crate) defaults: Defaults,
+    /// URLs and header maps of request shapes built before (see `request/memo.rs`).
+    /// Never copied to a derived client: its defaults differ.
+    pub(crate) memo: Memo,
     /// The longest a call may take across all its attempts and waits.
     pub(crate) deadline: Option<Duration>,
     /// `true` when `http` is the client's own (no redirects followed); `false` for a
@@ -74,12 +72,6 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) api_key: Secret,
-    /// A problem found after construction (e.g. an access token with CR/LF); every request
-    /// built from this client fails with it.
-    pub(crate) deferred_error: Option<&'static str>,
-    /// URLs and header maps of request shapes built before (a cache; see `builder/template.rs`).
-    /// Never copied to a derived client: its headers differ.
-    pub(crate) templates: Templates,
 }
 
 impl Client {
@@ -112,9 +104,9 @@ impl Client {
         let mut inner = self.inner.clone_parts();
         match bearer(&token) {
             Ok(value) => {
-                inner.headers.insert(AUTHORIZATION, value);
+                inner.defaults.headers.insert(AUTHORIZATION, value);
             }
-            Err(e) => inner.deferred_error = Some(e),
+            Err(e) => inner.defaults.error = Some(e),
         }
         Client {
             inner: Arc::new(inner),
@@ -133,46 +125,17 @@ impl Client {
     pub fn schema(&self, schema: impl AsRef<str>) -> Client {
         let mut inner = self.inner.clone_parts();
         match HeaderValue::from_str(schema.as_ref()) {
-            Ok(v) => inner.schema = Some(v),
-            Err(_) => inner.deferred_error = Some("schema name contains a control character"),
+            Ok(v) => inner.defaults.schema = Some(v),
+            Err(_) => inner.defaults.error = Some("schema name contains a control character"),
         }
         Client {
             inner: Arc::new(inner),
         }
     }
 
-    /// Starts a request on a table or view. The name is percent-encoded into the path, so any
-    /// name PostgREST accepts (spaces, dots, Unicode) works.
-    #[inline]
-    pub fn from(&self, table: impl AsRef<str>) -> QueryBuilder {
-        QueryBuilder::new(self.clone(), crate::builder::Text::from(table.as_ref()))
-    }
-
-    /// Calls a database function with `args` as a JSON body (`POST /rpc/<function>`).
-    ///
-    /// Awaiting returns the function's JSON result as `Vec<serde_json::Value>`-shaped rows;
-    /// use `.returns::<T>()` or `.single()` for scalars and typed rows.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client.rpc("fn", &serde_json::json!({"a": 1})).build().unwrap();
-    /// assert_eq!(req.method(), "POST");
-    /// assert_eq!(req.url().path(), "/rest/v1/rpc/fn");
-    /// ```
-    pub fn rpc<A: Serialize + ?Sized>(&self, function: impl AsRef<str>, args: &A) -> RpcBuilder {
-        let mut parts = RequestParts::new(
-            self.clone(),
-            reqwest::Method::POST,
-            Target::Rpc(crate::builder::Text::from(function.as_ref())),
-        );
-        parts.set_json_body(args);
-        RpcBuilder::from_parts(parts)
-    }
-
     /// The REST base URL every request starts from (`<project>/rest/v1`).
     pub fn base_url(&self) -> &Url {
-        &self.inner.base
+        &self.inner.defaults.base
     }
 }
 
@@ -180,17 +143,13 @@ impl ClientInner {
     fn clone_parts(&self) -> ClientInner {
         ClientInner {
             http: self.http.clone(),
-            base: self.base.clone(),
-            headers: self.headers.clone(),
-            schema: self.schema.clone(),
-            timeout: self.timeout,
+            defaults: self.defaults.clone(),
+            memo: Memo::default(),
             deadline: self.deadline,
             own_http: self.own_http,
             max_response_bytes: self.max_response_bytes,
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
-            deferred_error: self.deferred_error,
-            templates: Templates::default(),
         }
     }
 }
@@ -199,18 +158,21 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ClientInner {
             http: _,
-            base,
-            headers,
-            schema,
-            timeout,
+            defaults,
+            memo: _,
             deadline,
             own_http,
             max_response_bytes,
             retry,
             api_key,
-            deferred_error,
-            templates: _,
         } = &*self.inner;
+        let Defaults {
+            base,
+            headers,
+            schema,
+            timeout,
+            error,
+        } = defaults;
         let authorized = headers.contains_key(AUTHORIZATION);
         f.debug_struct("Client")
             .field("base", &base.as_str())
@@ -225,7 +187,7 @@ impl fmt::Debug for Client {
                 "authorization",
                 &if authorized { "<redacted>" } else { "none" },
             )
-            .field("deferred_error", deferred_error)
+            .field("deferred_error", error)
             .finish_non_exhaustive()
     }
 }
@@ -492,13 +454,7 @@ impl ClientBuilder {
             );
         }
         for (name, value) in extra_headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| Error::invalid(format!("invalid header name {name:?}")))?;
-            let value = HeaderValue::from_str(&value).map_err(|_| {
-                Error::invalid(format!(
-                    "value of header {name} contains a character not allowed in a header"
-                ))
-            })?;
+            let (name, value) = crate::secret::header_pair(&name, &value)?;
             headers.insert(name, value);
         }
         let schema = schema
@@ -526,17 +482,19 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(ClientInner {
                 http,
-                base,
-                headers,
-                schema,
-                timeout,
+                defaults: Defaults {
+                    base,
+                    headers,
+                    schema,
+                    timeout,
+                    error: None,
+                },
+                memo: Memo::default(),
                 deadline,
                 own_http,
                 max_response_bytes,
                 retry,
                 api_key,
-                deferred_error: None,
-                templates: Templates::default(),
             }),
         })
     }

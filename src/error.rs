@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -31,14 +32,14 @@ pub(crate) const SNIPPET_LIMIT: usize = 512;
 ///     }
 /// }
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// PostgREST answered with its JSON error body (`code`, `message`, `details`, `hint`).
-    #[error("{0}")]
     Api(Box<PostgrestError>),
     /// A non-2xx answer whose body is not a PostgREST error (gateway HTML, empty body, ...).
-    #[error("http status {status} without a PostgREST error body")]
+    /// More fields may be added: match it with `Error::Http { status, .. }`.
+    #[non_exhaustive]
     Http {
         /// The HTTP status of the answer.
         status: StatusCode,
@@ -48,26 +49,124 @@ pub enum Error {
     /// The server answered with a redirect (3xx). PostgREST and Supabase never redirect an API
     /// call, so this is a proxy or a wrong URL. The client does not follow it: the api key and
     /// the user's token are sent to no other host. See [`RedirectError`].
-    #[error("{0}")]
     Redirect(Box<RedirectError>),
     /// The request did not complete within its timeout.
-    #[error("request timed out")]
-    Timeout(#[source] TransportError),
+    Timeout(TransportError),
     /// The request could not be sent or its answer could not be read.
-    #[error("request failed in transport")]
-    Transport(#[source] TransportError),
+    Transport(TransportError),
     /// A 2xx answer whose body does not have the expected shape.
-    #[error("could not decode the response")]
-    Decode(#[source] Box<DecodeError>),
+    Decode(Box<DecodeError>),
     /// The request was rejected before it was sent: a bad identifier, a header value with
-    /// CR/LF, a body that does not serialize, an unusable base URL.
-    #[error("invalid request: {0}")]
-    InvalidRequest(Cow<'static, str>),
+    /// CR/LF, a body that does not serialize, an unusable base URL. The [`BuildError`] keeps
+    /// the cause (e.g. serde's error), reachable through `source()`.
+    InvalidRequest(BuildError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => fmt::Display::fmt(e, f),
+            Error::Http { status, .. } => {
+                write!(f, "http status {status} without a PostgREST error body")
+            }
+            Error::Redirect(r) => fmt::Display::fmt(r, f),
+            Error::Timeout(_) => f.write_str("request timed out"),
+            Error::Transport(_) => f.write_str("request failed in transport"),
+            Error::Decode(_) => f.write_str("could not decode the response"),
+            Error::InvalidRequest(b) => write!(f, "invalid request: {b}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Timeout(t) | Error::Transport(t) => Some(t),
+            Error::Decode(d) => Some(&**d),
+            // The message is already in this error's text: its cause comes next.
+            Error::InvalidRequest(b) => b.cause(),
+            Error::Api(_) | Error::Http { .. } | Error::Redirect(_) => None,
+        }
+    }
+}
+
+/// Why a request was refused before it was sent ([`Error::InvalidRequest`]): a message, and
+/// the error that caused it when there is one (serde's, for a body that does not serialize).
+/// Cheap to clone, so that builders holding one stay `Clone`.
+#[derive(Debug, Clone)]
+pub struct BuildError {
+    message: Cow<'static, str>,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl BuildError {
+    /// What was wrong, e.g. `table or function name is empty`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// let err = Client::new("http://localhost:54321", "k")?.from("").select("*").build().unwrap_err();
+    /// let supabase_rest::Error::InvalidRequest(why) = err else { unreachable!() };
+    /// assert_eq!(why.message(), "table or function name is empty");
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn caused_by(
+        message: impl Into<Cow<'static, str>>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BuildError {
+            message: message.into(),
+            cause: Some(Arc::new(cause)),
+        }
+    }
+
+    fn cause(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.cause {
+            Some(c) => Some(&**c),
+            None => None,
+        }
+    }
+}
+
+impl From<&'static str> for BuildError {
+    fn from(message: &'static str) -> Self {
+        BuildError {
+            message: Cow::Borrowed(message),
+            cause: None,
+        }
+    }
+}
+
+impl From<String> for BuildError {
+    fn from(message: String) -> Self {
+        BuildError {
+            message: Cow::Owned(message),
+            cause: None,
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause()
+    }
 }
 
 impl Error {
     pub(crate) fn invalid(msg: impl Into<Cow<'static, str>>) -> Self {
-        Error::InvalidRequest(msg.into())
+        Error::InvalidRequest(BuildError {
+            message: msg.into(),
+            cause: None,
+        })
     }
 
     /// The HTTP status of the answer, if one arrived.
@@ -244,28 +343,6 @@ impl Error {
     pub fn is_jwt_error(&self) -> bool {
         matches!(self.code(), Some("PGRST301" | "PGRST302" | "PGRST303"))
     }
-
-    /// `true` for failures that may pass if the same request is sent again: connection errors,
-    /// timeouts, 408, 429, 502, 503, 504, 520 and PostgREST's connection errors (`PGRST000`-`003`).
-    ///
-    /// Whether a retry is *safe* depends on the request too; this only looks at the failure.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Timeout(_) => true,
-            Error::Transport(t) => t.inner.is_connect() || t.inner.is_request(),
-            Error::Api(_) | Error::Http { .. } => {
-                let transient_code = matches!(
-                    self.code(),
-                    Some("PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
-                );
-                transient_code
-                    || self
-                        .status()
-                        .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 502 | 503 | 504 | 520))
-            }
-            Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => false,
-        }
-    }
 }
 
 /// A coarse classification of an [`Error`], for mapping it to an HTTP status or a retry
@@ -397,6 +474,11 @@ impl TransportError {
 }
 
 impl TransportError {
+    /// No connection was made: the request never reached the server.
+    pub(crate) fn is_connect(&self) -> bool {
+        self.inner.is_connect()
+    }
+
     /// The request failed while being sent or while its answer was read (connection reset,
     /// closed early), as opposed to a client-side problem.
     pub(crate) fn is_request_failure(&self) -> bool {
@@ -543,6 +625,7 @@ impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "status {}: ", self.status.as_u16())?;
         match &self.reason {
+            // serde's message says where the shape differed; the caller may not walk the chain.
             DecodeReason::Json(e) => write!(f, "{e}")?,
             DecodeReason::Other(m) => f.write_str(m)?,
         }
@@ -554,7 +637,14 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.reason {
+            DecodeReason::Json(e) => Some(e),
+            DecodeReason::Other(_) => None,
+        }
+    }
+}
 
 /// The start of a body, cut at a character boundary, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {

@@ -1,13 +1,7 @@
-//! Filter operators and the exact encoding of their values.
-//!
-//! Two layers of encoding meet here:
-//! 1. PostgREST's own grammar inside a value: a top-level `eq.<value>` is taken literally, but an
-//!    element of an `in.(...)` list must be double-quoted when it holds `,` `(` `)` `"` `\` or
-//!    surrounding whitespace, with `"` and `\` escaped by a backslash.
-//! 2. The query string itself, written as `application/x-www-form-urlencoded` the way the
-//!    JavaScript client's `URLSearchParams` does it: space as `+`, `*-._` and ASCII alphanumerics
-//!    bare, every other byte percent-encoded. PostgREST decodes `+` as a space, so a literal `+`
-//!    must go out as `%2B`, which this does.
+//! Filter values and their exact encoding inside PostgREST's grammar: a top-level `eq.<value>`
+//! is taken literally, but an element of an `in.(...)` list, of an array literal or of an
+//! `or=(...)` tree must be double-quoted when it holds a reserved character, with `"` and `\`
+//! escaped by a backslash. The query string around them is written by [`crate::encode`].
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -660,74 +654,9 @@ fn write_items(out: &mut String, items: &[Cond]) {
     out.push(')');
 }
 
-/// A `select` column list as postgrest-js sends it: whitespace outside double quotes removed.
-pub(crate) fn clean_columns(columns: &str) -> compact_str::CompactString {
-    if !columns.chars().any(|c| c == '"' || c.is_whitespace()) {
-        return columns.into();
-    }
-    let mut out = compact_str::CompactString::with_capacity(columns.len());
-    let mut quoted = false;
-    for c in columns.chars() {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        if quoted || !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Appends `s` form-urlencoded (WHATWG `application/x-www-form-urlencoded` serializer).
-pub(crate) fn form_encode(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 0x0f)] as char);
-            }
-        }
-    }
-}
-
-/// Encodes query pairs in order.
-pub(crate) fn encode_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        form_encode(&mut out, k);
-        out.push('=');
-        form_encode(&mut out, v);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn enc(s: &str) -> String {
-        let mut out = String::new();
-        form_encode(&mut out, s);
-        out
-    }
-
-    #[test]
-    fn form_encoding_matches_url_search_params() {
-        assert_eq!(enc("user_id,grant_id"), "user_id%2Cgrant_id");
-        assert_eq!(enc("a b+c"), "a+b%2Bc");
-        assert_eq!(enc("*-._~"), "*-._%7E");
-        assert_eq!(enc("ü😀"), "%C3%BC%F0%9F%98%80");
-        assert_eq!(enc("\"x\":(y)"), "%22x%22%3A%28y%29");
-    }
 
     #[test]
     fn in_list_quotes_and_escapes() {
@@ -745,12 +674,6 @@ mod tests {
         assert_eq!(in_list([1, 1, 2, 2]), "(1,2)");
         assert_eq!(in_list(Vec::<i32>::new()), "()");
         assert_eq!(in_list([""]), r#"("")"#);
-    }
-
-    #[test]
-    fn columns_lose_whitespace_outside_quotes() {
-        assert_eq!(clean_columns("id, tags ( name )"), "id,tags(name)");
-        assert_eq!(clean_columns("\"my col\", b"), "\"my col\",b");
     }
 
     #[test]

@@ -105,12 +105,12 @@ proptest! {
                 .text_search(&column, &value, TextSearch::websearch().config(name.clone()))
                 .where_(Cond::or([Cond::eq(column.clone(), value.clone()), Cond::in_(column.clone(), [value.clone()]).not()]))
                 .referenced_where(&name, Cond::and([Cond::is_distinct(column.clone(), value.clone())]))
-                .or(&value).filter(&column, &name, &value).order(&column, Order::desc().nulls_first().referenced_table(name.clone()))
+                .or(&value).filter(&column, &name, &value).referenced_order(name.clone(), &column, Order::desc().nulls_first())
                 .limit(n).range(n.min(m), n.max(m)).header("x-test", &header_value).count(Count::Exact).build(),
             c.from(name.as_str()).upsert(&serde_json::json!([{ column.clone(): value.clone() }, {"k": value.clone()}]))
-                .on_conflict(column.clone()).ignore_duplicates(n % 2 == 0).default_to_null(false).select::<serde_json::Value>(&value)
+                .on_conflict(column.clone()).ignore_duplicates(n % 2 == 0).default_to_null(false).select(&value)
                 .single().build(),
-            c.from(name.as_str()).insert(&serde_json::json!({ value.clone(): n })).select::<serde_json::Value>(&column).maybe_single().build(),
+            c.from(name.as_str()).insert(&serde_json::json!({ value.clone(): n })).select(&column).maybe_single().build(),
             c.from(name.as_str()).update(&serde_json::json!({ column.clone(): value.clone() })).eq(&column, &value).max_affected(n).build(),
             c.from(name.as_str()).delete().eq(&column, &value).rollback().build(),
             c.rpc(name.as_str(), &serde_json::json!({ column.clone(): value.clone(), "arr": [value.clone()] })).get().eq(&column, &value).build(),
@@ -148,8 +148,8 @@ proptest! {
         let requests = |c: &Client| vec![
             c.from(name.as_str()).select(columns.as_str()).eq(&key, &value).limit(n).build(),
             c.from(name.as_str()).upsert(&bulk).on_conflict(conflict.as_str())
-                .select::<serde_json::Value>(columns.as_str()).build(),
-            c.from(name.as_str()).upsert(&one).on_conflict(conflict.as_str()).select::<serde_json::Value>("*").single().build(),
+                .select(columns.as_str()).build(),
+            c.from(name.as_str()).upsert(&one).on_conflict(conflict.as_str()).select("*").single().build(),
             c.from(name.as_str()).update(&one).eq(&key, n).build(),
             c.rpc(name.as_str(), &one).get().build(),
         ];
@@ -168,9 +168,9 @@ proptest! {
         for (body, at) in [(&bulk, 1), (&one, 2)] {
             let template = shared.from(name.as_str()).upsert(&()).on_conflict(conflict.as_str());
             let built = if at == 1 {
-                template.select::<serde_json::Value>(columns.as_str()).template().and_then(|t| t.build(body))
+                template.select(columns.as_str()).template().and_then(|t| t.build(body))
             } else {
-                template.select::<serde_json::Value>("*").single().template().and_then(|t| t.build(body))
+                template.select("*").single().template().and_then(|t| t.build(body))
             };
             prop_assert_eq!(&wire(built), &expected[at]);
         }

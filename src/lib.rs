@@ -27,6 +27,7 @@
 //!     .on_conflict("user_id,grant_id")
 //!     .ignore_duplicates(false)
 //!     .select("*")
+//!     .returns::<UserInteraction>()
 //!     .single()
 //!     .await?;
 //! # Ok(()) }
@@ -89,8 +90,8 @@
 //! # Insert and upsert
 //!
 //! `insert(&rows)` and `upsert(&rows)` take one `Serialize` row or a slice of them and await to
-//! `()`; `.select(cols)` after them asks for the rows back (`Prefer: return=representation`),
-//! decoded into the type you bind them to. Upserts take `on_conflict`, `ignore_duplicates` and
+//! `()`; `.select(cols)` after them asks for the rows back (`Prefer: return=representation`) as
+//! `serde_json::Value`s, or as your type after `.returns::<T>()`, exactly as on a read. Upserts take `on_conflict`, `ignore_duplicates` and
 //! `default_to_null`; bulk bodies send `columns` as supabase-js does. On conflict only the keys
 //! you send are updated: leave a key out (`#[serde(skip_serializing_if = "Option::is_none")]`)
 //! to keep the stored value.
@@ -138,7 +139,11 @@
 //! [`RetryPolicy`] (3 retries by default) retries connection failures, timeouts, 408, 429, 502,
 //! 503, 504 and 520, honouring `Retry-After`, but only for requests that cannot duplicate data:
 //! reads, upserts with `on_conflict`, and requests marked `.idempotent()`. A plain insert is
-//! never sent twice. [`ClientBuilder::timeout`] and `.timeout()` per request bound each attempt.
+//! never sent twice. [`ClientBuilder::timeout`] and `.timeout()` per request bound each attempt
+//! (60 s by default, with 10 s to connect and 30 s of silence at most);
+//! [`ClientBuilder::deadline`] bounds a whole call, retries included. Redirects are never
+//! followed ([`Error::Redirect`]), so credentials reach no other host, and a plain `http://`
+//! URL is accepted only for this machine unless [`ClientBuilder::allow_insecure_http`].
 //!
 //! # Testing
 //!
@@ -174,7 +179,7 @@
 //! | `.regexMatch`, `.isDistinct`, `.textSearch(c, q, { type: 'websearch' })` | `.regex_match`, `.is_distinct`, `.text_search(c, q, TextSearch::websearch())` |
 //! | `.or('a.eq.1,b.eq.2', { referencedTable: 't' })` | `.referenced_or("t", "a.eq.1,b.eq.2")` or typed `.where_(Cond::or([..]))` |
 //! | `.order('c', { ascending: false, nullsFirst: true })` | `.order("c", Order::desc().nulls_first())` |
-//! | `.limit(n, { referencedTable: 't' })` | `.referenced_limit("t", n)` |
+//! | `.limit(n, { referencedTable: 't' })` | `.referenced_limit("t", n)`; likewise `referenced_order`, `referenced_range`, `referenced_or` |
 //! | `.select().single()` / `.maybeSingle()` | `.select("*").single()` / `.maybe_single()` |
 //! | `.rpc('f', args, { get: true })` | `.rpc("f", &args).get()` |
 //! | `.csv()`, `.explain({ analyze: true })`, `.stripNulls()` | `.csv()`, `.explain(Explain::new().analyze())`, `.strip_nulls()` |
@@ -183,12 +188,20 @@
 //! | `const { data, status } = await q` | `let WithStatus { data, status, .. } = q.with_status().await?;` |
 //! | `error.code === '23505'` | `err.is_unique_violation()` |
 //!
-//! What a supabase-js user must still do differently: pick the row type (`T` is inferred from
-//! the binding on writes and after `.single()`, set with `.returns::<T>()` on reads); pass the
+//! What a supabase-js user must still do differently: pick the row type with `.returns::<T>()`
+//! (on reads, writes and rpc alike; `serde_json::Value` otherwise); pass the
 //! user's token explicitly per user (there is no session or `accessToken` callback: fetch the
 //! token and call `with_access_token`); express `undefined` by leaving a key out of the
 //! serialized row; and handle `Err` for 404s and gateway errors that supabase-js reports as
 //! success.
+//!
+//! # How the crate is laid out
+//!
+//! A call flows one way through the crate's modules: `encode` and `filter` (query-string and
+//! filter-value encoding), `prefer` (the `Prefer` header), `request` (the request model: URL
+//! parts, body, the per-client memo, assembly of the `reqwest::Request`), `client` (base URL,
+//! credentials, defaults), `retry` (the whole retry rule), `transport` (the one `send`),
+//! `response` (decoding), then `builder` (the public builders, one file per stage).
 //!
 //! # Coming from postgrest-rs
 //!
@@ -198,15 +211,18 @@
 //! panic on bad input (the error is returned at `.await` or `build()`), and the api key and
 //! token are redacted from `Debug`.
 
-mod body;
+// The rooms of the crate, in the order a request flows through them; each imports only rooms
+// listed before it (and `error`, `secret`, which everything may use).
 mod builder;
 mod client;
+mod encode;
 mod error;
 mod filter;
 pub mod grants;
 #[cfg(test)]
 mod hostile_tests;
 mod prefer;
+mod request;
 mod response;
 mod retry;
 mod secret;
@@ -225,13 +241,13 @@ pub use client::{
     DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{
-    DecodeError, Error, ErrorKind, PostgrestError, RedirectError, Result, TransportError,
+    BuildError, DecodeError, Error, ErrorKind, PostgrestError, RedirectError, Result,
+    TransportError,
 };
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
-#[doc(hidden)]
-pub use response::{__bench_decode_one, __bench_decode_rows};
+pub use prefer::Count;
 pub use response::{
-    Count, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
-    Rows, Shape, Statused, Text, WithCount, WithStatus,
+    Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet, Rows,
+    Shape, Statused, Text, WithCount, WithStatus,
 };
 pub use retry::RetryPolicy;

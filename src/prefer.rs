@@ -1,9 +1,38 @@
 //! The `Prefer` header. One place decides which tokens a request carries and in which order.
 //!
 //! The order follows postgrest-js for every chain it can express: `resolution`, `count`,
-//! `missing`, `return`, `tx`, `handling`, `max-affected`, joined by `", "`.
+//! `missing`, `return`, `tx`, `handling`, `max-affected`, joined by `", "`. The one exception
+//! is postgrest-js's too: an rpc `head()` whose arguments cannot go in the query is sent as a
+//! POST with `return=minimal` appended after a bare `,`.
 
-use crate::Count;
+/// Which count PostgREST computes for `Prefer: count=...`.
+///
+/// ```
+/// # use supabase_rest::{Client, Count};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client.from("grants").select("id").count(Count::Exact).build().unwrap();
+/// assert_eq!(req.headers()["prefer"], "count=exact");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Count {
+    /// `COUNT(*)`: exact, costs a full scan on large tables.
+    Exact,
+    /// The planner's estimate: fast, approximate.
+    Planned,
+    /// Exact up to the server's `db-max-rows`, the planner's estimate above it.
+    Estimated,
+}
+
+impl Count {
+    pub(crate) fn prefer_token(self) -> &'static str {
+        match self {
+            Count::Exact => "count=exact",
+            Count::Planned => "count=planned",
+            Count::Estimated => "count=estimated",
+        }
+    }
+}
 
 /// What an upsert does with a row that conflicts with an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,8 +41,9 @@ pub(crate) enum Resolution {
     IgnoreDuplicates,
 }
 
-/// The preferences of one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The preferences of one request: a few bytes, copied freely (it is also part of the key of
+/// the client's memo of header maps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Prefer {
     pub(crate) resolution: Option<Resolution>,
     pub(crate) count: Option<Count>,
@@ -23,6 +53,8 @@ pub(crate) struct Prefer {
     pub(crate) representation: Option<bool>,
     pub(crate) rollback: bool,
     pub(crate) max_affected: Option<u64>,
+    /// `return=minimal` appended after a bare `,` (an rpc `head()` sent as POST).
+    pub(crate) minimal_appended: bool,
 }
 
 impl Prefer {
@@ -57,6 +89,12 @@ impl Prefer {
         if let Some(n) = self.max_affected {
             push("handling=strict");
             push(&format!("max-affected={n}"));
+        }
+        if self.minimal_appended {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str("return=minimal");
         }
         (!out.is_empty()).then_some(out)
     }
@@ -93,6 +131,21 @@ mod tests {
             ..Prefer::default()
         };
         assert_eq!(p.header_value().unwrap(), "handling=strict, max-affected=5");
+    }
+
+    #[test]
+    fn minimal_appended_as_postgrest_js_appends_it() {
+        let p = Prefer {
+            count: Some(Count::Exact),
+            minimal_appended: true,
+            ..Prefer::default()
+        };
+        assert_eq!(p.header_value().unwrap(), "count=exact,return=minimal");
+        let p = Prefer {
+            minimal_appended: true,
+            ..Prefer::default()
+        };
+        assert_eq!(p.header_value().unwrap(), "return=minimal");
     }
 
     #[test]

@@ -16,35 +16,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{DecodeError, Error, PostgrestError, Result};
 
-/// Which count PostgREST computes for `Prefer: count=...`.
-///
-/// ```
-/// # use supabase_rest::{Client, Count};
-/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-/// let req = client.from("grants").select("id").count(Count::Exact).build().unwrap();
-/// assert_eq!(req.headers()["prefer"], "count=exact");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Count {
-    /// `COUNT(*)`: exact, costs a full scan on large tables.
-    Exact,
-    /// The planner's estimate: fast, approximate.
-    Planned,
-    /// Exact up to the server's `db-max-rows`, the planner's estimate above it.
-    Estimated,
-}
-
-impl Count {
-    pub(crate) fn prefer_token(self) -> &'static str {
-        match self {
-            Count::Exact => "count=exact",
-            Count::Planned => "count=planned",
-            Count::Estimated => "count=estimated",
-        }
-    }
-}
-
 /// A result together with the total count PostgREST reported in `Content-Range`.
 ///
 /// `count` is `None` when the server did not count (`*/*`).
@@ -327,30 +298,15 @@ impl Returning for Counted<NoContent> {
     type Rows<T: DeserializeOwned + Send + 'static> = Counted<Rows<T>>;
 }
 
-/// Benchmark support, not API: decodes `body` as a 200 answer's rows, through the same
-/// [`Shape::decode`] that awaiting a `select` runs. Hidden from the docs; it exists so that
-/// `benches/decode.rs` can compare the crate's decode path with `serde_json::from_slice`, and
-/// may change or go away in any release.
-#[doc(hidden)]
-pub fn __bench_decode_rows<T: DeserializeOwned + Send + 'static>(
-    body: bytes::Bytes,
-) -> Result<Vec<T>> {
-    Rows::<T>::decode(bench_raw(body))
-}
-
-/// Benchmark support, not API: decodes `body` as a 200 answer's single object (what awaiting
-/// after `.single()` does). Hidden from the docs, like [`__bench_decode_rows`].
-#[doc(hidden)]
-pub fn __bench_decode_one<T: DeserializeOwned + Send + 'static>(body: bytes::Bytes) -> Result<T> {
-    One::<T>::decode(bench_raw(body))
-}
-
-fn bench_raw(body: bytes::Bytes) -> RawResponse {
-    RawResponse {
+/// Decodes `body` as a 200 answer without headers, as awaiting a builder of shape `S` would
+/// (for `testing::decode_rows`/`decode_one` and the decode benchmark).
+#[cfg(feature = "testing")]
+pub(crate) fn decode_ok<S: Shape>(body: bytes::Bytes) -> Result<S::Output> {
+    S::decode(RawResponse {
         status: StatusCode::OK,
         headers: HeaderMap::new(),
         body,
-    }
+    })
 }
 
 /// The total of `Content-Range: <range>/<total>`; `None` for `*` or a missing header.

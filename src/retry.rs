@@ -1,4 +1,5 @@
-//! The retry policy: which failures are retried, for which requests, and how long to wait.
+//! The whole retry rule, in one place: which requests may be resent, which failures are worth
+//! another attempt, and how long to wait.
 //!
 //! A request is retried only when sending it again cannot change the outcome:
 //! - it never reached the server (the connection was refused): always;
@@ -7,7 +8,9 @@
 //!   the caller marked with `.idempotent()`. Plain inserts, updates, deletes and RPC `POST`s are
 //!   never retried once they may have reached the server.
 //!
-//! Retried failures: connection errors, timeouts, and HTTP 408, 429, 502, 503, 504, 520.
+//! Retried failures ([`Error::is_retryable`]): connection errors, timeouts, a connection lost
+//! while sending or reading the answer, HTTP 408, 429, 502, 503, 504, 520, and PostgREST's
+//! connection errors (`PGRST000`-`003`).
 //! `Retry-After` (seconds or an HTTP date) is honoured; otherwise the delay grows exponentially
 //! from `base_delay`, with jitter, capped at `max_delay`. A `Retry-After` longer than
 //! `max_delay` is not waited for: the error is returned. Each retry carries
@@ -19,7 +22,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+
+use crate::error::Error;
 
 /// How a client retries failed requests. On by default with 3 retries.
 ///
@@ -98,8 +103,78 @@ impl RetryPolicy {
 }
 
 /// Statuses worth retrying: timeouts, rate limits and gateway/availability failures.
-pub(crate) fn retryable_status(status: StatusCode) -> bool {
+fn retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504 | 520)
+}
+
+/// Whether a request may be sent again after it may have reached the server: reads, upserts
+/// that name their conflict target, and requests the caller vouched for (`.idempotent()`).
+pub(crate) fn may_resend(method: &Method, upsert_on_target: bool, vouched: bool) -> bool {
+    vouched
+        || *method == Method::GET
+        || *method == Method::HEAD
+        || (*method == Method::POST && upsert_on_target)
+}
+
+/// How a failure bears on sending the request again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transience {
+    /// Another attempt would fail the same way (or cannot help).
+    Lasting,
+    /// It may pass, and the request never reached the server: resending is always safe.
+    NotSent,
+    /// It may pass, but the request may have reached the server: resend only what may be
+    /// resent ([`may_resend`]).
+    MaybeSent,
+}
+
+fn transience(err: &Error) -> Transience {
+    match err {
+        Error::Transport(t) | Error::Timeout(t) if t.is_connect() => Transience::NotSent,
+        Error::Transport(t) if t.is_request_failure() => Transience::MaybeSent,
+        Error::Timeout(_) => Transience::MaybeSent,
+        Error::Api(_) | Error::Http { .. } => {
+            let transient_code = matches!(
+                err.code(),
+                Some("PGRST000" | "PGRST001" | "PGRST002" | "PGRST003")
+            );
+            if transient_code || err.status().is_some_and(retryable_status) {
+                Transience::MaybeSent
+            } else {
+                Transience::Lasting
+            }
+        }
+        Error::Transport(_) | Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => {
+            Transience::Lasting
+        }
+    }
+}
+
+/// Whether the client sends a request again after `err`, given whether the request may be
+/// resent ([`may_resend`]).
+pub(crate) fn should_retry(err: &Error, resendable: bool) -> bool {
+    match transience(err) {
+        Transience::Lasting => false,
+        Transience::NotSent => true,
+        Transience::MaybeSent => resendable,
+    }
+}
+
+impl Error {
+    /// `true` for failures that may pass if the same request is sent again: connection errors,
+    /// timeouts, a connection lost mid-request, 408, 429, 502, 503, 504, 520 and PostgREST's
+    /// connection errors (`PGRST000`-`003`). The client's own retries use exactly this rule.
+    ///
+    /// Whether a retry is *safe* depends on the request too (see [`RetryPolicy`]); this only
+    /// looks at the failure.
+    ///
+    /// ```
+    /// # use supabase_rest::Error;
+    /// assert!(!Error::InvalidRequest("bad".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        transience(self) != Transience::Lasting
+    }
 }
 
 /// `Retry-After` as a duration: delta-seconds, or an HTTP date (any of the three forms HTTP
@@ -209,6 +284,45 @@ mod tests {
             let date = format!("Sun, 06 Nov {n} 08:49:37 GMT");
             let _ = retry_after(&HeaderValue::from_str(&date).unwrap());
         }
+    }
+
+    #[test]
+    fn only_reads_targeted_upserts_and_vouched_requests_may_be_resent() {
+        assert!(may_resend(&Method::GET, false, false));
+        assert!(may_resend(&Method::HEAD, false, false));
+        assert!(may_resend(&Method::POST, true, false));
+        assert!(!may_resend(&Method::POST, false, false));
+        assert!(!may_resend(&Method::PATCH, false, false));
+        assert!(!may_resend(&Method::DELETE, false, false));
+        assert!(may_resend(&Method::DELETE, false, true));
+    }
+
+    #[test]
+    fn the_client_retries_what_is_retryable() {
+        let api = |status: u16, code: &str| {
+            crate::error::from_status(
+                StatusCode::from_u16(status).unwrap(),
+                format!(r#"{{"code":"{code}","message":"m","details":null,"hint":null}}"#)
+                    .as_bytes(),
+            )
+        };
+        let errors = [
+            api(503, "PGRST001"),
+            api(500, "PGRST000"),
+            api(409, "23505"),
+            api(400, "PGRST204"),
+            crate::error::from_status(StatusCode::BAD_GATEWAY, b"<html>"),
+            crate::error::from_status(StatusCode::INTERNAL_SERVER_ERROR, b""),
+            Error::invalid("bad"),
+        ];
+        for err in &errors {
+            assert_eq!(should_retry(err, true), err.is_retryable(), "{err:?}");
+            assert!(!should_retry(err, false) || err.is_connect(), "{err:?}");
+        }
+        assert!(errors[0].is_retryable() && errors[1].is_retryable() && errors[4].is_retryable());
+        assert!(
+            !errors[2].is_retryable() && !errors[3].is_retryable() && !errors[5].is_retryable()
+        );
     }
 
     #[test]

@@ -8,11 +8,11 @@ use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use tracing::Instrument;
 
-use crate::builder::{Prepared, RequestParts};
 use crate::client::Client;
 use crate::error::{from_status, DecodeError, Error, RedirectError, Result, TransportError};
+use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
-use crate::retry::{retryable_status, RetryPolicy};
+use crate::retry::{should_retry, RetryPolicy};
 
 fn transport(e: reqwest::Error) -> Error {
     if e.is_timeout() {
@@ -38,48 +38,30 @@ enum Attempt {
     Failed(Error, Option<HeaderValue>),
 }
 
-/// Builds, sends (retrying where that is safe), reads and decodes one request. Non-2xx answers
-/// become errors here.
+/// The one way a request is sent: builders, templates and chunked upserts all end here.
+/// Sends (retrying where that is safe), reads and decodes; non-2xx answers become errors here.
 ///
-/// The request is prepared here, before the returned future first runs (building is pure, and
-/// a failure is still only reported when the future is awaited). Each attempt makes its
-/// `reqwest::Request` from the prepared parts (two clones), so a possible retry costs nothing
-/// up front. The future holds only what the attempts need, so it stays small: it is boxed and
-/// moved once per call. The span (and its fields) is only entered and recorded when enabled.
+/// A request that failed to build is reported when the future is awaited, with no span (it was
+/// never sent). Each attempt makes its `reqwest::Request` from the prepared parts (two clones),
+/// so a possible retry costs nothing up front. The future holds only what the attempts need, so
+/// it stays small: it is boxed and moved once per call. The span (and its fields) is only
+/// entered and recorded when enabled.
 pub(crate) fn send<S: Shape>(
-    parts: Box<RequestParts>,
-) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
-    let client = parts.client.clone();
-    let idempotent = parts.is_idempotent();
-    let retry = parts.retry;
-    // The span needs the target's name, which preparing consumes: copy it only when a
-    // subscriber may want it.
-    let target =
-        tracing::level_enabled!(tracing::Level::DEBUG).then(|| parts.target.name().to_owned());
-    match parts.prepare(S::ACCEPT) {
-        Ok(prepared) => dispatch::<S>(client, retry, idempotent, target, prepared),
-        // Reported when awaited, as before; no span for a request that was never sent.
-        Err(e) => Box::pin(std::future::ready(Err(e))),
-    }
-}
-
-/// Sends a prepared request: see [`send`]. `retry: Some(false)` turns retries off; `target`
-/// names the table or function in the span (only needed when spans are enabled).
-pub(crate) fn dispatch<S: Shape>(
     client: Client,
-    retry: Option<bool>,
-    idempotent: bool,
-    target: Option<String>,
-    prepared: Prepared,
+    prepared: Result<Prepared>,
 ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
-    let policy = match retry {
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => return Box::pin(std::future::ready(Err(e))),
+    };
+    let policy = match prepared.retry {
         Some(false) => RetryPolicy::none(),
         _ => client.inner.retry.clone(),
     };
     let span = tracing::debug_span!(
         "supabase_rest.request",
-        method = %prepared.method(),
-        target = %target.as_deref().unwrap_or_default(),
+        method = %prepared.method,
+        target = %prepared.target.name(),
         attempt = 0u32,
         status = tracing::field::Empty,
         code = tracing::field::Empty,
@@ -88,9 +70,9 @@ pub(crate) fn dispatch<S: Shape>(
     let traced = !span.is_disabled();
     let run = Run {
         client,
+        may_resend: prepared.may_resend,
         prepared: Some(prepared),
         policy,
-        idempotent,
         fields: traced.then(|| span.clone()),
     };
     // Entering a disabled span on every poll does nothing: skip the wrapper then.
@@ -107,20 +89,30 @@ struct Run {
     /// Kept while another attempt is possible.
     prepared: Option<Prepared>,
     policy: RetryPolicy,
-    idempotent: bool,
+    /// Whether the request may be sent again once it may have reached the server.
+    may_resend: bool,
     /// The call's span, to record fields on; `None` when it is disabled.
     fields: Option<tracing::Span>,
 }
 
+/// The attempt loop. Why it is shaped this way:
+///
+/// - The request is rebuilt from `Prepared` for each attempt (a cheap clone of the shared URL
+///   and headers) and handed over whole on the last possible one, so the common single attempt
+///   copies nothing it does not have to.
+/// - Whether to try again is decided by `retry.rs` alone ([`should_retry`]): the failure must be
+///   transient, and a request that may have reached the server is resent only if resending
+///   cannot change the outcome. `Retry-After` is parsed only then.
+/// - A deadline (if the client has one) bounds the whole call: each attempt's timeout is cut
+///   to what is left, and no wait starts that would end after it.
 async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     let started = run.fields.is_some().then(Instant::now);
-    // The call's overall deadline across attempts and waits, when the client has one.
     let deadline = run.client.inner.deadline.map(|d| Instant::now() + d);
     let mut retry = 0u32;
     loop {
         // In a block of its own, so that the request's storage is not kept across the await
         // (the future is allocated at its largest size on every call).
-        let pending = {
+        let (pending, sent_to) = {
             let next = if retry < run.policy.max_retries {
                 run.prepared.as_ref().map(Prepared::request)
             } else {
@@ -147,14 +139,14 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             let sent_to = (!run.client.inner.own_http).then(|| request.url().clone());
             (run.client.inner.http.execute(request), sent_to)
         };
-        let outcome = attempt(pending.0, pending.1, run.client.inner.max_response_bytes).await;
+        let outcome = attempt(pending, sent_to, run.client.inner.max_response_bytes).await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
                 u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             );
         }
-        let (err, wait_hint) = match outcome {
+        let (err, retry_after) = match outcome {
             Attempt::Done(raw) => {
                 if let Some(span) = &run.fields {
                     span.record("status", raw.status.as_u16());
@@ -166,7 +158,7 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                 );
                 return S::decode(raw);
             }
-            Attempt::Failed(err, hint) => (err, hint),
+            Attempt::Failed(err, retry_after) => (err, retry_after),
         };
         if let Some(span) = &run.fields {
             if let Some(status) = err.status() {
@@ -176,36 +168,21 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                 span.record("code", code);
             }
         }
-        let safe = should_retry(&err, run.idempotent);
-        let delay = if safe {
-            let hint = wait_hint.as_ref().and_then(crate::retry::retry_after);
+        let delay = if run.prepared.is_some() && should_retry(&err, run.may_resend) {
+            let hint = retry_after.as_ref().and_then(crate::retry::retry_after);
             run.policy
                 .delay(retry + 1, hint)
                 .filter(|d| deadline.is_none_or(|end| Instant::now() + *d < end))
         } else {
             None
         };
-        let (Some(delay), Some(_)) = (delay, run.prepared.as_ref()) else {
+        let Some(delay) = delay else {
             tracing::debug!(error = %err, status = err.status().map(|s| s.as_u16()), code = err.code(), retries = retry, "request failed");
             return Err(err);
         };
         retry += 1;
         tracing::debug!(error = %err, retry, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "retrying");
         tokio::time::sleep(delay).await;
-    }
-}
-
-/// Whether `err` may be retried for a request that is (or is not) idempotent.
-fn should_retry(err: &Error, idempotent: bool) -> bool {
-    match err {
-        // Never reached the server: repeating it cannot duplicate anything.
-        Error::Transport(_) | Error::Timeout(_) if err.is_connect() => true,
-        Error::Transport(t) => idempotent && t.is_request_failure(),
-        Error::Timeout(_) => idempotent,
-        Error::Api(_) | Error::Http { .. } => {
-            idempotent && err.status().is_some_and(retryable_status)
-        }
-        Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => false,
     }
 }
 

@@ -2,20 +2,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde_json::json;
 use supabase_rest::{Client, Error};
 use wiremock::matchers::method;
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 const KEY: &str = "sentinel-api-key-7f3a";
 const JWT: &str = "sentinel-user-jwt-91cc";
 
 #[tokio::test]
 async fn api_key_is_the_bearer_until_a_user_token_is_given() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(header("apikey", KEY))
         .and(header("authorization", format!("Bearer {KEY}")))
@@ -43,7 +43,7 @@ async fn api_key_is_the_bearer_until_a_user_token_is_given() {
 
 #[tokio::test]
 async fn schema_goes_in_accept_profile_on_reads_and_content_profile_on_writes() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(header("accept-profile", "grants"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
@@ -71,7 +71,7 @@ async fn schema_goes_in_accept_profile_on_reads_and_content_profile_on_writes() 
 
 #[tokio::test]
 async fn default_and_per_request_headers() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(header("x-app-name", "grants-web"))
         .and(header("x-request-id", "abc"))
@@ -93,7 +93,7 @@ async fn default_and_per_request_headers() {
 
 #[tokio::test]
 async fn bare_postgrest_url_gets_no_rest_v1() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(wiremock::matchers::path("/grants"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
@@ -115,7 +115,7 @@ async fn bare_postgrest_url_gets_no_rest_v1() {
 
 #[tokio::test]
 async fn crlf_in_token_schema_or_header_is_an_invalid_request_and_nothing_is_sent() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     let bad_token = client.with_access_token("abc\r\nX-Injected: 1");
     let err = bad_token.from("t").select("*").await.unwrap_err();
     assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
@@ -153,7 +153,7 @@ async fn crlf_in_token_schema_or_header_is_an_invalid_request_and_nothing_is_sen
 
 #[tokio::test]
 async fn secrets_never_appear_in_debug_or_errors() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({
             "code":"PGRST301","message":"JWSError JWSInvalidSignature","details":null,"hint":null})))

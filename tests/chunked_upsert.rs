@@ -2,7 +2,7 @@
 //! number at a time, and a failure names the rows it left unwritten.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use supabase_rest::{Client, Error, RetryPolicy};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use common::{catch_all, setup};
+use wiremock_helpers::{catch_all, setup};
 
 /// Rows keyed by `id`; rows from `notes_from` on carry a `notes` key too, so that later chunks
 /// have a wider `columns` than earlier ones.

@@ -2,16 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 #[tokio::test]
 async fn delete_with_in_filter() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("DELETE"))
         .and(path("/rest/v1/user_interactions"))
         .and(query_param("id", "in.(1,2,3)"))
@@ -32,7 +32,7 @@ async fn delete_with_in_filter() {
 
 #[tokio::test]
 async fn delete_select_returns_deleted_rows() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("DELETE"))
         .and(query_param("id", "eq.1"))
         .and(query_param("select", "*"))

@@ -1,14 +1,14 @@
 //! The race, end to end: `UsersService` over HTTP into a real PostgreSQL 15 with the schema of
-//! `supabase/migrations/`, through the PostgREST stand-in of `tests/support/`.
+//! `supabase/migrations/`, through the PostgREST stand-in of `tests/postgrest_standin/`.
 //!
 //! Needs the throwaway database that `./scripts/test-all.sh` provisions; without it every test
 //! here fails with instructions (it never passes by skipping).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/old_flow.rs"]
+#[path = "wiremock_helpers/old_flow.rs"]
 mod old_flow;
-mod support;
+mod postgrest_standin;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -29,10 +29,10 @@ fn action_at(i: usize) -> InteractionAction {
     [Saved, Applied, Ignored][i % 3]
 }
 
-async fn user_client(standin: &support::StandIn, user: Uuid) -> Client {
+async fn user_client(standin: &postgrest_standin::StandIn, user: Uuid) -> Client {
     Client::new(standin.url(), "anon-key")
         .unwrap()
-        .with_access_token(support::user_jwt(user))
+        .with_access_token(postgrest_standin::user_jwt(user))
 }
 
 struct LogEntry {
@@ -42,7 +42,7 @@ struct LogEntry {
 }
 
 async fn write_log(user: Uuid, grant: Uuid) -> Vec<LogEntry> {
-    support::admin()
+    postgrest_standin::admin()
         .await
         .query(
             "select op, action, created_at from test_support.interaction_log
@@ -62,7 +62,7 @@ async fn write_log(user: Uuid, grant: Uuid) -> Vec<LogEntry> {
 
 /// `(action, created_at, row count)` of the pair, read as the superuser.
 async fn stored(user: Uuid, grant: Uuid) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
-    support::admin()
+    postgrest_standin::admin()
         .await
         .query(
             "select action, created_at from public.user_interactions
@@ -78,11 +78,11 @@ async fn stored(user: Uuid, grant: Uuid) -> Vec<(String, chrono::DateTime<chrono
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_calls_leave_one_row_with_the_last_committed_action() {
-    support::install_write_log().await;
-    let standin = support::start(LATENCY).await;
+    postgrest_standin::install_write_log().await;
+    let standin = postgrest_standin::start(LATENCY).await;
     let user = Uuid::new_v4();
-    support::create_users(&[user]).await;
-    let grant = support::create_grants(1).await[0];
+    postgrest_standin::create_users(&[user]).await;
+    let grant = postgrest_standin::create_grants(1).await[0];
     let users = UsersService::new(user_client(&standin, user).await);
 
     // The first call alone, so "created_at unchanged since the first call" has a reference.
@@ -153,10 +153,10 @@ async fn two_hundred_concurrent_calls_leave_one_row_with_the_last_committed_acti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_old_select_then_insert_flow_fails_under_the_same_load() {
-    let standin = support::start(LATENCY).await;
+    let standin = postgrest_standin::start(LATENCY).await;
     let user = Uuid::new_v4();
-    support::create_users(&[user]).await;
-    let grant = support::create_grants(1).await[0];
+    postgrest_standin::create_users(&[user]).await;
+    let grant = postgrest_standin::create_grants(1).await[0];
     let client = user_client(&standin, user).await;
 
     let results = join_all((0..CALLS).map(|i| {
@@ -198,10 +198,10 @@ async fn several_users_and_grants_concurrently_one_row_per_pair_no_cross_user_wr
     const USERS: usize = 4;
     const GRANTS: usize = 5;
     const CALLS_PER_PAIR: usize = 6;
-    let standin = support::start(LATENCY).await;
+    let standin = postgrest_standin::start(LATENCY).await;
     let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::new_v4()).collect();
-    support::create_users(&users).await;
-    let grants = support::create_grants(GRANTS).await;
+    postgrest_standin::create_users(&users).await;
+    let grants = postgrest_standin::create_grants(GRANTS).await;
     let mut services = HashMap::new();
     for u in &users {
         services.insert(*u, UsersService::new(user_client(&standin, *u).await));
@@ -227,7 +227,7 @@ async fn several_users_and_grants_concurrently_one_row_per_pair_no_cross_user_wr
         results.iter().find(|r| r.is_err())
     );
 
-    let db = support::admin().await;
+    let db = postgrest_standin::admin().await;
     for u in &users {
         let rows = db
             .query(

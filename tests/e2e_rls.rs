@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+mod postgrest_standin;
 
 use std::time::Duration;
 
@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_cannot_record_read_or_remove_another_users_interactions() {
-    let standin = support::start(Duration::ZERO).await;
+    let standin = postgrest_standin::start(Duration::ZERO).await;
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-    support::create_users(&[alice, bob]).await;
-    let grants = support::create_grants(2).await;
+    postgrest_standin::create_users(&[alice, bob]).await;
+    let grants = postgrest_standin::create_grants(2).await;
     let client = Client::new(standin.url(), "anon-key").unwrap();
-    let as_alice = UsersService::new(client.with_access_token(support::user_jwt(alice)));
-    let as_bob = UsersService::new(client.with_access_token(support::user_jwt(bob)));
+    let as_alice = UsersService::new(client.with_access_token(postgrest_standin::user_jwt(alice)));
+    let as_bob = UsersService::new(client.with_access_token(postgrest_standin::user_jwt(bob)));
 
     let bobs = as_bob
         .record_user_interaction(
@@ -116,7 +116,7 @@ async fn a_user_cannot_record_read_or_remove_another_users_interactions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stand_in_refuses_what_it_does_not_implement() {
-    let standin = support::start(Duration::ZERO).await;
+    let standin = postgrest_standin::start(Duration::ZERO).await;
     let client = Client::new(standin.url(), "anon-key").unwrap();
     let err = client
         .from("grants")

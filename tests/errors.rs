@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn answering(template: ResponseTemplate) -> (MockServer, Client) {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(template.clone())
         .mount(&server)
@@ -85,7 +85,7 @@ async fn html_502_from_a_proxy_keeps_status_and_a_bounded_snippet() {
         .await
         .unwrap_err();
     match &err {
-        Error::Http { status, body } => {
+        Error::Http { status, body, .. } => {
             assert_eq!(status.as_u16(), 502);
             assert!(body.contains("502 Bad Gateway"));
             assert!(body.len() <= 512);
@@ -135,7 +135,7 @@ async fn empty_body_where_rows_were_asked_for_is_a_decode_error() {
     let err = client
         .from("user_interactions")
         .insert(&json!({"user_id":"u1"}))
-        .select::<serde_json::Value>("*")
+        .select("*")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
@@ -196,7 +196,7 @@ async fn bodies_over_the_limit_are_refused() {
 
 #[tokio::test]
 async fn timeouts_are_their_own_kind_and_per_request_overrides_client_default() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -238,7 +238,7 @@ async fn connection_refused_is_a_connect_error() {
 
 #[tokio::test]
 async fn empty_table_name_is_rejected_before_sending() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     for name in ["", ".", ".."] {
         let err = client.from(name).select("*").await.unwrap_err();
         assert!(matches!(err, Error::InvalidRequest(_)), "{name:?}");

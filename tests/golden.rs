@@ -195,7 +195,7 @@ fn upsert_single_merge(client: &Client) -> Built {
         .upsert(&interaction())
         .on_conflict("user_id,grant_id")
         .ignore_duplicates(false)
-        .select::<Value>("*")
+        .select("*")
         .single()
         .build()
 }
@@ -206,7 +206,7 @@ fn upsert_select_single(client: &Client) -> Built {
         .from("user_interactions")
         .upsert(&interaction())
         .on_conflict("user_id,grant_id")
-        .select::<Value>("*")
+        .select("*")
         .single()
         .build()
 }
@@ -236,7 +236,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .upsert(&interaction())
             .on_conflict("user_id,grant_id")
             .ignore_duplicates(true)
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "upsert_ignore_duplicates_minimal" => s
             .from("user_interactions")
@@ -252,14 +252,14 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
                 {"grant_id": "g3", "user_id": "u2", "status_note": null}
             ]))
             .on_conflict("user_id,grant_id")
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "upsert_count_exact_select" => s
             .from("user_interactions")
             .upsert(&interaction())
             .on_conflict("user_id,grant_id")
             .count(Count::Exact)
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "upsert_minimal" => s
             .from("user_interactions")
@@ -280,7 +280,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("user_interactions")
             .upsert(&interaction())
             .on_conflict("user_id,grant_id")
-            .select::<Value>("*")
+            .select("*")
             .maybe_single()
             .build(),
         "upsert_on_conflict_spaces" => s
@@ -300,12 +300,12 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
         "insert_select_columns" => s
             .from("user_interactions")
             .insert(&interaction_no_notes())
-            .select::<Value>("id,action")
+            .select("id,action")
             .build(),
         "insert_select_single" => s
             .from("user_interactions")
             .insert(&interaction_no_notes())
-            .select::<Value>("*")
+            .select("*")
             .single()
             .build(),
         "insert_single_default_to_null_false" => s
@@ -351,7 +351,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
         "ok_201_empty_body_with_select" => s
             .from("user_interactions")
             .insert(&ids_only())
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "error_500_empty_body" | "no_retry_post_503" => {
             s.from("user_interactions").insert(&ids_only()).build()
@@ -365,7 +365,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("user_interactions")
             .update(&json!({"action": "applied"}))
             .eq("id", 1)
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "update_eq_minimal" => s
             .from("user_interactions")
@@ -383,7 +383,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("user_interactions")
             .update(&json!({"action": "saved"}))
             .match_([("user_id", "u1"), ("grant_id", "g1")])
-            .select::<Value>("*")
+            .select("*")
             .single()
             .build(),
         "update_max_affected" => s
@@ -398,7 +398,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
             .from("user_interactions")
             .delete()
             .eq("id", 1)
-            .select::<Value>("*")
+            .select("*")
             .build(),
         "delete_eq_minimal" => s.from("user_interactions").delete().eq("id", 1).build(),
         "delete_count_exact" => s
@@ -742,7 +742,7 @@ fn translate(name: &str, c: &Clients) -> Option<Built> {
         "order_foreign_table" => s
             .from("orchestral_sections")
             .select("name, instruments(name)")
-            .order("name", Order::asc().referenced_table("instruments"))
+            .referenced_order("instruments", "name", Order::asc())
             .build(),
         "order_by_referenced_column" => s
             .from("instruments")
@@ -1338,7 +1338,7 @@ fn comparison_reports_each_kind_of_difference() {
             .upsert(&interaction())
             .on_conflict("user_id,grant_id")
             .ignore_duplicates(true)
-            .select::<Value>("*")
+            .select("*")
             .single()
             .build(),
     );

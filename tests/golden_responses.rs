@@ -92,7 +92,7 @@ async fn upsert_single_406() {
         .from("user_interactions")
         .upsert(&json!({"user_id":"u1","grant_id":"g1","action":"saved","notes":null}))
         .on_conflict("user_id,grant_id")
-        .select::<Value>("*")
+        .select("*")
         .single()
         .await
         .unwrap_err();
@@ -129,14 +129,14 @@ async fn html_502_keeps_status_and_body() {
                 .from("user_interactions")
                 .upsert(&json!({"user_id":"u1","grant_id":"g1","action":"saved","notes":null}))
                 .on_conflict("user_id,grant_id")
-                .select::<Value>("*")
+                .select("*")
                 .single()
                 .await
                 .map(|_| ())
                 .unwrap_err()
         };
         match &err {
-            Error::Http { status, body } => {
+            Error::Http { status, body, .. } => {
                 assert_eq!(u64::from(status.as_u16()), js["status"].as_u64().unwrap());
                 assert_eq!(
                     body,
@@ -169,7 +169,7 @@ async fn rls_violation_403() {
         .from("user_interactions")
         .upsert(&json!({"user_id":"u1","grant_id":"g1","action":"saved","notes":null}))
         .on_conflict("user_id,grant_id")
-        .select::<Value>("*")
+        .select("*")
         .single()
         .await
         .unwrap_err();
@@ -227,7 +227,7 @@ async fn created_without_the_requested_rows_is_reported() {
     let err = client
         .from("user_interactions")
         .insert(&json!({"user_id":"u1","grant_id":"g1"}))
-        .select::<Value>("*")
+        .select("*")
         .await
         .unwrap_err();
     assert_eq!(err.status().unwrap().as_u16(), 201);

@@ -1,5 +1,5 @@
 //! The `grants_api` example's routes over HTTP, against a real PostgreSQL with the schema of
-//! `supabase/migrations/` through the PostgREST stand-in of `tests/support/`: statuses and
+//! `supabase/migrations/` through the PostgREST stand-in of `tests/postgrest_standin/`: statuses and
 //! bodies, notes semantics, row-level security and the concurrent double-save.
 //!
 //! Needs the throwaway database that `./scripts/test-all.sh` provisions (or
@@ -10,7 +10,7 @@
 
 #[path = "../examples/grants_api/app.rs"]
 mod app;
-mod support;
+mod postgrest_standin;
 
 use std::time::Duration;
 
@@ -25,12 +25,12 @@ use uuid::Uuid;
 struct Api {
     base: String,
     http: reqwest::Client,
-    standin: support::StandIn,
+    standin: postgrest_standin::StandIn,
 }
 
 impl Api {
     async fn start() -> Api {
-        let standin = support::start(Duration::ZERO).await;
+        let standin = postgrest_standin::start(Duration::ZERO).await;
         let client = Client::new(standin.url(), "anon-key").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -107,7 +107,7 @@ fn error_of(body: &Value) -> &serde_json::Map<String, Value> {
 }
 
 async fn rows_in_db(user: Uuid, grant: Uuid) -> i64 {
-    support::admin()
+    postgrest_standin::admin()
         .await
         .query_one(
             "select count(*) from public.user_interactions
@@ -123,9 +123,9 @@ async fn rows_in_db(user: Uuid, grant: Uuid) -> i64 {
 async fn save_apply_ignore_list_and_delete_with_notes_semantics() {
     let api = Api::start().await;
     let user = Uuid::new_v4();
-    support::create_users(&[user]).await;
-    let grants = support::create_grants(2).await;
-    let token = support::user_jwt(user);
+    postgrest_standin::create_users(&[user]).await;
+    let grants = postgrest_standin::create_grants(2).await;
+    let token = postgrest_standin::user_jwt(user);
     let t = Some(token.as_str());
 
     // First save creates the row (201), with notes.
@@ -222,9 +222,9 @@ async fn save_apply_ignore_list_and_delete_with_notes_semantics() {
 async fn bad_input_is_400_before_reaching_the_database() {
     let api = Api::start().await;
     let user = Uuid::new_v4();
-    support::create_users(&[user]).await;
-    let grant = support::create_grants(1).await[0];
-    let token = support::user_jwt(user);
+    postgrest_standin::create_users(&[user]).await;
+    let grant = postgrest_standin::create_grants(1).await[0];
+    let token = postgrest_standin::user_jwt(user);
     let t = Some(token.as_str());
     let save = format!("/api/grants/{grant}/save");
 
@@ -284,11 +284,11 @@ async fn bad_input_is_400_before_reaching_the_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn missing_or_invalid_tokens_are_401_and_never_reach_the_database() {
     let api = Api::start().await;
-    let grant = support::create_grants(1).await[0];
+    let grant = postgrest_standin::create_grants(1).await[0];
     let save = format!("/api/grants/{grant}/save");
     let remove = format!("/api/users/interactions/{grant}");
-    let no_sub = support::jwt(&json!({"role": "authenticated"}));
-    let bad_sub = support::jwt(&json!({"sub": "alice", "role": "authenticated"}));
+    let no_sub = postgrest_standin::jwt(&json!({"role": "authenticated"}));
+    let bad_sub = postgrest_standin::jwt(&json!({"sub": "alice", "role": "authenticated"}));
 
     for token in [
         None,
@@ -328,10 +328,10 @@ async fn missing_or_invalid_tokens_are_401_and_never_reach_the_database() {
 async fn the_database_denies_what_the_token_does_not_allow() {
     let api = Api::start().await;
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-    support::create_users(&[alice, bob]).await;
-    let grants = support::create_grants(2).await;
-    let alice_token = support::user_jwt(alice);
-    let bob_token = support::user_jwt(bob);
+    postgrest_standin::create_users(&[alice, bob]).await;
+    let grants = postgrest_standin::create_grants(2).await;
+    let alice_token = postgrest_standin::user_jwt(alice);
+    let bob_token = postgrest_standin::user_jwt(bob);
 
     let (status, _) = api
         .call(
@@ -345,7 +345,7 @@ async fn the_database_denies_what_the_token_does_not_allow() {
 
     // A token whose role is anon (with a user's sub): PostgREST runs as anon, which has no
     // privilege on user_interactions: 42501 "permission denied", answered 401.
-    let anon_with_sub = support::jwt(&json!({"sub": alice, "role": "anon"}));
+    let anon_with_sub = postgrest_standin::jwt(&json!({"sub": alice, "role": "anon"}));
     let (status, body) = api
         .call(
             "POST",
@@ -372,7 +372,7 @@ async fn the_database_denies_what_the_token_does_not_allow() {
 
     // A token for a user that does not exist in auth.users: RLS lets the row through (its
     // user_id is the token's sub), the foreign key does not: 23503, answered 409.
-    let ghost = support::user_jwt(Uuid::new_v4());
+    let ghost = postgrest_standin::user_jwt(Uuid::new_v4());
     let (status, body) = api
         .call(
             "POST",
@@ -441,14 +441,14 @@ async fn the_database_denies_what_the_token_does_not_allow() {
 /// straight through `UsersService`) into 403 with PostgREST's fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_row_level_security_rejection_maps_to_403() {
-    let standin = support::start(Duration::ZERO).await;
+    let standin = postgrest_standin::start(Duration::ZERO).await;
     let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
-    support::create_users(&[alice, bob]).await;
-    let grant = support::create_grants(1).await[0];
+    postgrest_standin::create_users(&[alice, bob]).await;
+    let grant = postgrest_standin::create_grants(1).await[0];
     let as_alice = UsersService::new(
         Client::new(standin.url(), "anon-key")
             .unwrap()
-            .with_access_token(support::user_jwt(alice)),
+            .with_access_token(postgrest_standin::user_jwt(alice)),
     );
     let err = as_alice
         .record_user_interaction(bob, NewInteraction::new(grant, InteractionAction::Saved))
@@ -472,9 +472,9 @@ async fn a_row_level_security_rejection_maps_to_403() {
 async fn a_concurrent_double_save_succeeds_twice_and_leaves_one_row() {
     let api = Api::start().await;
     let user = Uuid::new_v4();
-    support::create_users(&[user]).await;
-    let grants = support::create_grants(2).await;
-    let token = support::user_jwt(user);
+    postgrest_standin::create_users(&[user]).await;
+    let grants = postgrest_standin::create_grants(2).await;
+    let token = postgrest_standin::user_jwt(user);
     let t = Some(token.as_str());
 
     // The double click: two simultaneous saves of one grant.

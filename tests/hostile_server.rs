@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::future::IntoFuture;
 use std::time::{Duration, Instant};
@@ -213,7 +213,7 @@ async fn a_deadline_bounds_the_call_across_retries() {
 /// to panic in the date arithmetic, in builds with overflow checks (tests have them).
 #[tokio::test]
 async fn a_hostile_retry_after_is_ignored() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     for (status, value) in [
         (400, "Sun, 06 Nov 99999999999999999999 08:49:37 GMT"),
         (503, "Sun, 06 Nov 99999999999999999999 08:49:37 GMT"),
@@ -241,14 +241,14 @@ async fn a_hostile_retry_after_is_ignored() {
 /// a bounded snippet.
 #[tokio::test]
 async fn a_huge_error_body_is_cut() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(400).set_body_string("x".repeat(8 << 20)))
         .mount(&server)
         .await;
     let err = client.from("t").select("*").await.unwrap_err();
     match err {
-        Error::Http { status, body } => {
+        Error::Http { status, body, .. } => {
             assert_eq!(status.as_u16(), 400);
             assert!(
                 body.len() <= 512 && body.starts_with("xxx"),

@@ -2,16 +2,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde_json::json;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 #[tokio::test]
 async fn plain_insert_sends_no_prefer_and_awaits_to_unit() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
         .and(header("content-type", "application/json"))
@@ -35,7 +35,7 @@ async fn plain_insert_sends_no_prefer_and_awaits_to_unit() {
 
 #[tokio::test]
 async fn bulk_insert_lists_the_union_of_keys() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     let rows = json!([{"user_id":"u1","grant_id":"g1","action":"saved"},{"user_id":"u2","grant_id":"g2","notes":"x"}]);
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
@@ -62,7 +62,7 @@ async fn insert_select_returns_typed_rows() {
         id: i64,
         action: String,
     }
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
         .and(query_param("select", "id,action"))
@@ -75,6 +75,7 @@ async fn insert_select_returns_typed_rows() {
         .from("user_interactions")
         .insert(&json!({"user_id":"u1","grant_id":"g1","action":"saved"}))
         .select("id, action")
+        .returns::<Created>()
         .await
         .unwrap();
     assert_eq!(
@@ -88,7 +89,7 @@ async fn insert_select_returns_typed_rows() {
 
 #[tokio::test]
 async fn default_to_null_false_and_rollback_compose_prefer() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("POST"))
         .and(header("prefer", "missing=default, tx=rollback"))
         .respond_with(ResponseTemplate::new(201))
@@ -107,7 +108,7 @@ async fn default_to_null_false_and_rollback_compose_prefer() {
 #[tokio::test]
 async fn a_body_that_cannot_serialize_is_an_invalid_request_and_nothing_is_sent() {
     use std::collections::HashMap;
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     // JSON object keys must be strings: a map keyed by a tuple cannot serialize.
     let mut bad: HashMap<(i32, i32), i32> = HashMap::new();
     bad.insert((1, 2), 3);

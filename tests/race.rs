@@ -4,11 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::time::Duration;
 
-use common::old_flow::record_user_interaction_old;
 use futures::future::join_all;
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
 use supabase_rest::testing::MemoryTable;
@@ -16,6 +15,7 @@ use supabase_rest::Client;
 use uuid::Uuid;
 use wiremock::matchers::path_regex;
 use wiremock::{Mock, MockServer};
+use wiremock_helpers::old_flow::record_user_interaction_old;
 
 use InteractionAction::{Applied, Ignored, Saved};
 
@@ -29,8 +29,8 @@ async fn start() -> (MockServer, Client, MemoryTable) {
         .respond_with(table.clone())
         .mount(&server)
         .await;
-    common::catch_all(&server).await;
-    let client = Client::new(server.uri(), common::API_KEY)
+    wiremock_helpers::catch_all(&server).await;
+    let client = Client::new(server.uri(), wiremock_helpers::API_KEY)
         .unwrap()
         .with_access_token("user-jwt");
     (server, client, table)

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::time::Duration;
 
@@ -55,7 +55,7 @@ async fn retry_counts(server: &MockServer) -> Vec<Option<String>> {
 
 #[tokio::test]
 async fn get_503_with_retry_after_0_is_retried_once_with_x_retry_count() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(
         &server,
         "GET",
@@ -71,7 +71,7 @@ async fn get_503_with_retry_after_0_is_retried_once_with_x_retry_count() {
 
 #[tokio::test]
 async fn get_520_twice_then_ok() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(
         &server,
         "GET",
@@ -96,7 +96,7 @@ async fn get_520_twice_then_ok() {
 
 #[tokio::test]
 async fn plain_insert_is_never_retried_after_it_reached_the_server() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(&server, "POST", 503, 1, ResponseTemplate::new(201)).await;
     let err = client
         .from("user_interactions")
@@ -113,7 +113,7 @@ async fn plain_insert_is_never_retried_after_it_reached_the_server() {
 
 #[tokio::test]
 async fn retry_false_disables_retries_for_one_request() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(
         &server,
         "GET",
@@ -134,7 +134,7 @@ async fn retry_false_disables_retries_for_one_request() {
 
 #[tokio::test]
 async fn upsert_with_on_conflict_is_retried_and_upsert_without_it_is_not() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(&server, "POST", 503, 1, ResponseTemplate::new(201)).await;
     client
         .from("user_interactions")
@@ -144,7 +144,7 @@ async fn upsert_with_on_conflict_is_retried_and_upsert_without_it_is_not() {
         .unwrap();
     assert_eq!(retry_counts(&server).await, vec![None, Some("1".into())]);
 
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(&server, "POST", 503, 1, ResponseTemplate::new(201)).await;
     let err = client
         .from("grants")
@@ -161,7 +161,7 @@ async fn upsert_with_on_conflict_is_retried_and_upsert_without_it_is_not() {
 
 #[tokio::test]
 async fn rpc_post_is_retried_only_when_marked_idempotent() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     flaky(
         &server,
         "POST",
@@ -181,7 +181,7 @@ async fn rpc_post_is_retried_only_when_marked_idempotent() {
 
 #[tokio::test]
 async fn retry_after_longer_than_the_cap_is_not_waited_for() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "3600"))
         .mount(&server)
@@ -197,7 +197,7 @@ async fn retry_after_longer_than_the_cap_is_not_waited_for() {
 
 #[tokio::test]
 async fn the_budget_bounds_the_attempts() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(path("/rest/v1/t"))
         .respond_with(
             ResponseTemplate::new(502)
@@ -227,7 +227,7 @@ async fn the_budget_bounds_the_attempts() {
 
 #[tokio::test]
 async fn timeouts_of_idempotent_requests_are_retried_and_of_inserts_are_not() {
-    let (server, _) = common::setup().await;
+    let (server, _) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)

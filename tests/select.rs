@@ -2,14 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde::Deserialize;
 use serde_json::json;
 use supabase_rest::{Count, Is, Order};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 #[derive(Debug, Deserialize, PartialEq)]
 struct Grant {
@@ -19,8 +19,8 @@ struct Grant {
 
 #[tokio::test]
 async fn select_with_filters_and_modifiers_decodes_typed_rows() {
-    let (server, client) = common::setup().await;
-    common::catch_all(&server).await;
+    let (server, client) = wiremock_helpers::setup().await;
+    wiremock_helpers::catch_all(&server).await;
     Mock::given(method("GET"))
         .and(path("/rest/v1/grants"))
         .and(query_param("select", "id,title"))
@@ -32,7 +32,7 @@ async fn select_with_filters_and_modifiers_decodes_typed_rows() {
         .and(query_param("offset", "20"))
         .and(query_param("limit", "10"))
         .and(header("accept-profile", "public"))
-        .and(header("apikey", common::API_KEY))
+        .and(header("apikey", wiremock_helpers::API_KEY))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([{"id":1,"title":"Arts"}])))
         .expect(1)
         .mount(&server)
@@ -67,7 +67,7 @@ async fn select_with_filters_and_modifiers_decodes_typed_rows() {
 
 #[tokio::test]
 async fn single_decodes_one_object_and_406_tells_no_rows_from_many() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(query_param("id", "eq.1"))
         .and(header("accept", "application/vnd.pgrst.object+json"))
@@ -125,7 +125,7 @@ async fn single_decodes_one_object_and_406_tells_no_rows_from_many() {
 
 #[tokio::test]
 async fn maybe_single_gives_none_some_or_too_many() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     for (id, body) in [
         (1, json!([])),
         (2, json!([{"id":2,"title":"x"}])),
@@ -158,7 +158,7 @@ async fn maybe_single_gives_none_some_or_too_many() {
 
 #[tokio::test]
 async fn count_is_parsed_from_content_range() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .and(header("prefer", "count=exact"))
         .respond_with(
@@ -182,7 +182,7 @@ async fn count_is_parsed_from_content_range() {
 
 #[tokio::test]
 async fn garbage_content_range_is_an_error_not_a_wrong_count() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -202,7 +202,7 @@ async fn garbage_content_range_is_an_error_not_a_wrong_count() {
 
 #[tokio::test]
 async fn table_names_are_percent_encoded_into_the_path() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .expect(1)

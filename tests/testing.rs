@@ -84,7 +84,7 @@ async fn matchers_tell_operations_apart() {
         .from("grants")
         .upsert(&json!({"id": 1}))
         .on_conflict("id")
-        .select::<serde_json::Value>("*")
+        .select("*")
         .await
         .unwrap();
     client

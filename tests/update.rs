@@ -2,17 +2,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde_json::json;
 use supabase_rest::Count;
 use wiremock::matchers::{body_json, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 #[tokio::test]
 async fn update_with_filters_awaits_to_unit() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("PATCH"))
         .and(path("/rest/v1/user_interactions"))
         .and(query_param("user_id", "eq.u1"))
@@ -36,7 +36,7 @@ async fn update_with_filters_awaits_to_unit() {
 
 #[tokio::test]
 async fn update_count_and_max_affected() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("PATCH"))
         .and(header(
             "prefer",
@@ -59,7 +59,7 @@ async fn update_count_and_max_affected() {
 
 #[tokio::test]
 async fn update_select_single_returns_the_row() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("PATCH"))
         .and(query_param("select", "*"))
         .and(header("prefer", "return=representation"))

@@ -2,14 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
-use common::header;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use supabase_rest::Count;
 use wiremock::matchers::{body_json, body_string, body_string_contains, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
+use wiremock_helpers::header;
 
 #[derive(Serialize)]
 struct NewRow<'a> {
@@ -30,13 +30,13 @@ struct Row {
 
 #[tokio::test]
 async fn seed_call_sends_the_official_clients_request_and_decodes_one_row() {
-    let (server, client) = common::setup().await;
-    common::catch_all(&server).await;
+    let (server, client) = wiremock_helpers::setup().await;
+    wiremock_helpers::catch_all(&server).await;
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
         .and(query_param("on_conflict", "user_id,grant_id"))
         .and(query_param("select", "*"))
-        .and(header("apikey", common::API_KEY))
+        .and(header("apikey", wiremock_helpers::API_KEY))
         .and(header("authorization", "Bearer anon-key-123"))
         .and(header("content-profile", "public"))
         .and(header("content-type", "application/json"))
@@ -67,6 +67,7 @@ async fn seed_call_sends_the_official_clients_request_and_decodes_one_row() {
         .on_conflict("user_id,grant_id")
         .ignore_duplicates(false)
         .select("*")
+        .returns::<Row>()
         .single()
         .await
         .unwrap();
@@ -90,7 +91,7 @@ async fn seed_call_sends_the_official_clients_request_and_decodes_one_row() {
 
 #[tokio::test]
 async fn ignore_duplicates_without_select_awaits_to_unit() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
         .and(query_param("on_conflict", "user_id,grant_id"))
@@ -111,7 +112,7 @@ async fn ignore_duplicates_without_select_awaits_to_unit() {
 
 #[tokio::test]
 async fn bulk_upsert_sends_columns_and_missing_default_and_counts() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     let rows = json!([
         {"user_id":"u1","grant_id":"g1","action":"saved"},
         {"user_id":"u1","grant_id":"g2","action":"applied","notes":"sent"}
@@ -142,7 +143,7 @@ async fn bulk_upsert_sends_columns_and_missing_default_and_counts() {
         .on_conflict("user_id,grant_id")
         .default_to_null(false)
         .count(Count::Exact)
-        .select::<serde_json::Value>("*")
+        .select("*")
         .await
         .unwrap();
     assert_eq!(out.count, Some(2));
@@ -156,7 +157,7 @@ async fn bulk_upsert_sends_columns_and_missing_default_and_counts() {
 
 #[tokio::test]
 async fn maybe_single_after_upsert_sends_plain_accept_and_decodes_option() {
-    let (server, client) = common::setup().await;
+    let (server, client) = wiremock_helpers::setup().await;
     Mock::given(method("POST"))
         .and(path("/rest/v1/user_interactions"))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!([{"id": 5}])))
@@ -182,8 +183,8 @@ async fn maybe_single_after_upsert_sends_plain_accept_and_decodes_option() {
 /// when it only updated; the request itself is unchanged, and templates and counts compose.
 #[tokio::test]
 async fn with_status_tells_an_insert_from_an_update() {
-    let (server, client) = common::setup().await;
-    common::catch_all(&server).await;
+    let (server, client) = wiremock_helpers::setup().await;
+    wiremock_helpers::catch_all(&server).await;
     let answer = |status: u16, id: i64| {
         ResponseTemplate::new(status)
             .insert_header("content-range", "*/1")
@@ -206,7 +207,8 @@ async fn with_status_tells_an_insert_from_an_update() {
             .from("user_interactions")
             .upsert(&body)
             .on_conflict("user_id,grant_id")
-            .select::<Row>("*")
+            .select("*")
+            .returns::<Row>()
             .single()
     };
     assert_eq!(
@@ -226,7 +228,8 @@ async fn with_status_tells_an_insert_from_an_update() {
         .from("user_interactions")
         .upsert(&body)
         .on_conflict("user_id,grant_id")
-        .select::<Row>("*")
+        .select("*")
+        .returns::<Row>()
         .single()
         .count(Count::Exact)
         .with_status()

@@ -2,18 +2,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod wiremock_helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::header;
 use serde_json::json;
 use supabase_rest::grants::{InteractionAction, NewInteraction, Notes, UsersService};
 use supabase_rest::{Client, Error};
 use uuid::Uuid;
 use wiremock::matchers::{body_string, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock_helpers::header;
 
 const USER: &str = "11111111-1111-4111-8111-111111111111";
 const GRANT: &str = "00000000-0000-4000-8000-000000000001";
@@ -31,8 +31,8 @@ fn row(action: &str, notes: Option<&str>) -> serde_json::Value {
 
 async fn service() -> (MockServer, UsersService) {
     let server = MockServer::start().await;
-    common::catch_all(&server).await;
-    let client = Client::new(server.uri(), common::API_KEY)
+    wiremock_helpers::catch_all(&server).await;
+    let client = Client::new(server.uri(), wiremock_helpers::API_KEY)
         .unwrap()
         .with_access_token(JWT);
     (server, UsersService::new(client))
@@ -55,7 +55,7 @@ async fn record_sends_exactly_the_atomic_upsert() {
         ))
         .and(header("accept", "application/vnd.pgrst.object+json"))
         .and(header("authorization", format!("Bearer {JWT}")))
-        .and(header("apikey", common::API_KEY))
+        .and(header("apikey", wiremock_helpers::API_KEY))
         .and(header("content-profile", "public"))
         .and(body_string(format!(
             r#"{{"user_id":"{USER}","grant_id":"{GRANT}","action":"saved"}}"#
@@ -279,12 +279,12 @@ async fn failures_are_logged_with_code_details_hint_user_grant_action_and_no_sec
         .lines()
         .any(|l| l.contains("DEBUG") && l.contains("recording user interaction")));
     assert!(
-        !logs.contains(JWT) && !logs.contains(common::API_KEY),
+        !logs.contains(JWT) && !logs.contains(wiremock_helpers::API_KEY),
         "secret in logs:\n{logs}"
     );
 }
 
-/// `record_user_interaction_with_status` sends the same request and says whether it created the
+/// `record_user_interaction(..).with_status()` sends the same request and says whether it created the
 /// row (201) or changed it (200), as PostgREST answers.
 #[tokio::test]
 async fn record_with_status_tells_created_from_changed() {
@@ -296,25 +296,21 @@ async fn record_with_status_tells_created_from_changed() {
         .mount(&server)
         .await;
     let users = UsersService::new(
-        Client::new(server.uri(), common::API_KEY)
+        Client::new(server.uri(), wiremock_helpers::API_KEY)
             .unwrap()
             .with_access_token(JWT),
     );
     let (user, grant) = ids();
     let first = users
-        .record_user_interaction_with_status(
-            user,
-            NewInteraction::new(grant, InteractionAction::Saved),
-        )
+        .record_user_interaction(user, NewInteraction::new(grant, InteractionAction::Saved))
+        .with_status()
         .await
         .unwrap();
     assert_eq!(first.status, reqwest::StatusCode::CREATED);
     assert_eq!(first.data.action, InteractionAction::Saved);
     let second = users
-        .record_user_interaction_with_status(
-            user,
-            NewInteraction::new(grant, InteractionAction::Applied),
-        )
+        .record_user_interaction(user, NewInteraction::new(grant, InteractionAction::Applied))
+        .with_status()
         .await
         .unwrap();
     assert_eq!(second.status, reqwest::StatusCode::OK);

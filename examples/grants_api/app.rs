@@ -81,7 +81,7 @@ async fn record(
     // PostgREST answers 201 when the upsert created the row and 200 when it changed it.
     let saved = caller
         .users
-        .record_user_interaction_with_status(
+        .record_user_interaction(
             caller.user_id,
             NewInteraction {
                 grant_id,
@@ -89,6 +89,7 @@ async fn record(
                 notes,
             },
         )
+        .with_status()
         .await?;
     Ok((saved.status, Json(saved.data)).into_response())
 }

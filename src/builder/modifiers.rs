@@ -1,10 +1,12 @@
-//! Response-format modifiers (csv, geojson, explain, strip_nulls) and head requests.
+//! Modifiers of what comes back: formats (csv, geojson, explain, strip_nulls) and head
+//! requests. Ordering, limits and ranges are in `filters.rs`, beside the filters they follow.
 
 use reqwest::header::HeaderValue;
 use reqwest::Method;
 
-use super::{op, Builder, Reads};
+use super::{Builder, Reads};
 use crate::error::Error;
+use crate::request::Target;
 use crate::response::{Head, Json, Retype, RowSet, Shape, Text};
 
 /// Options of [`Builder::explain`]: which `EXPLAIN` options PostgREST passes on, and the plan's
@@ -182,8 +184,8 @@ impl<Op: Reads, S: RowSet> Builder<Op, S> {
     /// assert_eq!(req.headers()["prefer"], "count=exact");
     /// ```
     pub fn head(mut self) -> Builder<Op, Head> {
-        if let super::Target::Rpc(_) = self.parts.target {
-            self.parts.rpc_to_query(true);
+        if let Target::Rpc(_) = self.parts.url.target {
+            super::rpc::args_to_query(&mut self.parts, true);
         } else {
             self.parts.method = Method::HEAD;
         }
@@ -211,79 +213,6 @@ impl<Op> Builder<Op, Head> {
     /// ```
     pub fn count(mut self, count: crate::Count) -> Self {
         self.parts.prefer.count = Some(count);
-        self
-    }
-}
-
-impl<S> Builder<op::Rpc, S> {
-    /// Calls the function with `GET`, its arguments in the query string (for functions that do
-    /// not write; lets caches and `Accept-Profile` apply). Array arguments become
-    /// `{a,b}` literals; object arguments are sent as JSON text.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client
-    ///     .rpc("search_grants", &serde_json::json!({"q": "arts", "tags": ["a", "b"]}))
-    ///     .get()
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(req.method(), "GET");
-    /// assert_eq!(req.url().query(), Some("q=arts&tags=%7Ba%2Cb%7D"));
-    /// ```
-    pub fn get(mut self) -> Self {
-        self.parts.rpc_to_query(false);
-        self
-    }
-
-    /// Shapes a set-returning function's rows (`?select=`), as supabase-js sends it (with
-    /// `Prefer: return=representation`).
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client
-    ///     .rpc("list_grants", &serde_json::json!({"q": "arts"}))
-    ///     .select("id, title")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(req.method(), "POST");
-    /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
-    /// assert_eq!(req.headers()["prefer"], "return=representation");
-    /// ```
-    pub fn select(mut self, columns: impl AsRef<str>) -> Self {
-        self.parts.prefer.representation = Some(true);
-        self.parts
-            .set_query("select", crate::filter::clean_columns(columns.as_ref()));
-        self
-    }
-
-    /// Fails the call (and rolls it back) if it affects more than `n` rows
-    /// (`Prefer: handling=strict, max-affected=n`; functions returning a set only).
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client.rpc("close_expired", &serde_json::json!({})).max_affected(10).build().unwrap();
-    /// assert_eq!(req.url().query(), None);
-    /// assert_eq!(req.headers()["prefer"], "handling=strict, max-affected=10");
-    /// ```
-    pub fn max_affected(mut self, n: u64) -> Self {
-        self.parts.prefer.max_affected = Some(n);
-        self
-    }
-
-    /// Runs the call and rolls it back (`Prefer: tx=rollback`), where the server allows it.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client.rpc("close_expired", &serde_json::json!({})).rollback().build().unwrap();
-    /// assert_eq!(req.url().query(), None);
-    /// assert_eq!(req.headers()["prefer"], "tx=rollback");
-    /// ```
-    pub fn rollback(mut self) -> Self {
-        self.parts.prefer.rollback = true;
         self
     }
 }

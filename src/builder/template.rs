@@ -1,423 +1,316 @@
-//! The URL and the header map of recently built requests, kept per client so that a request of
-//! a shape seen before costs two clones instead of a URL parse and a dozen header inserts.
-//!
-//! Both are pure functions of the client (base URL, default headers, schema) and of a few parts
-//! of the request, which form the key; a hit returns exactly what building afresh would. The
-//! memo is small and bounded (round-robin replacement), lives in `ClientInner` and so dies with
-//! the client, and is never shared with a derived client (`with_access_token`, `schema`).
-//! The lock is held only to compare keys and clone what a hit hands out, never while building.
+//! [`RequestTemplate`]: a write's shape fixed once (method, URL, headers, output shape), then
+//! sent many times with different bodies, like a prepared statement.
 
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde::Serialize;
 use url::Url;
 
-use super::{Query, Target, Text};
-use crate::client::ClientInner;
-use crate::error::{Error, Result};
-use crate::filter::encode_query;
-use crate::prefer::Prefer;
+use super::{op, Builder};
+use crate::client::Client;
+use crate::error::{BuildError, Error, Result};
+use crate::request::{to_json, Prepared, UrlParts};
+use crate::response::Shape;
 
-/// URLs remembered per client.
-const URLS: usize = 32;
-/// Header maps remembered per client (one per combination of read/write, `Prefer`, `Accept`).
-const HEADER_MAPS: usize = 16;
-/// URLs longer than this (a long `in.(...)` list, a wide bulk `columns`) are built afresh and not
-/// remembered, so the memo never holds more than about `URLS * 2 * URL_BYTES` bytes.
-const URL_BYTES: usize = 2048;
+/// Writes whose body a [`RequestTemplate`] can vary: insert, upsert, update and rpc.
+pub trait TakesBody: super::sealed::Operation {}
+impl TakesBody for op::Insert {}
+impl TakesBody for op::Upsert {}
+impl TakesBody for op::Update {}
+impl TakesBody for op::Rpc {}
 
-/// What a request's URL is made of besides the client's base, as the memo keeps it.
-#[derive(Debug, PartialEq, Eq)]
-struct UrlKey {
-    target: Target,
-    on_conflict: Option<Text>,
-    columns: Option<String>,
-    query: Query,
+/// A request whose method, URL, headers and output shape are fixed, made once with
+/// [`Builder::template`]; each [`build`](RequestTemplate::build) or
+/// [`send`](RequestTemplate::send) only serializes a new body.
+///
+/// Building from a template costs what hand-written `reqwest` code costs (a URL clone, a header
+/// map clone and `serde_json::to_vec`), where a builder chain also assembles and looks up its
+/// parts. Use one for a hot write path; a template is cheap to clone and `Send + Sync`.
+///
+/// The request is exactly the one the builder chain would make for the same body, including
+/// the bulk `columns` parameter, which is worked out from each body:
+///
+/// ```
+/// # use supabase_rest::Client;
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// use serde_json::json;
+///
+/// let save = client
+///     .from("user_interactions")
+///     .upsert(&())
+///     .on_conflict("user_id,grant_id")
+///     .select("*")
+///     .single()
+///     .template()?;
+///
+/// let row = json!({"user_id": "u1", "grant_id": "g1", "action": "saved"});
+/// let from_template = save.build(&row)?;
+/// let from_chain = client
+///     .from("user_interactions")
+///     .upsert(&row)
+///     .on_conflict("user_id,grant_id")
+///     .select("*")
+///     .single()
+///     .build()?;
+/// assert_eq!(from_template.url(), from_chain.url());
+/// assert_eq!(from_template.headers(), from_chain.headers());
+/// assert_eq!(
+///     from_template.body().and_then(|b| b.as_bytes()),
+///     from_chain.body().and_then(|b| b.as_bytes()),
+/// );
+/// # Ok::<(), supabase_rest::Error>(())
+/// ```
+#[must_use = "a template does nothing until built or sent"]
+pub struct RequestTemplate<S> {
+    client: Client,
+    method: Method,
+    /// What the URL is made of, for bodies that add `columns` (it has none itself).
+    parts: UrlParts,
+    /// The URL without `columns`: the one a single-object body uses.
+    url: Arc<Url>,
+    /// The client's headers with this shape's and the builder's own, merged once.
+    headers: Arc<HeaderMap>,
+    timeout: Option<Duration>,
+    retry: Option<bool>,
+    may_resend: bool,
+    marker: PhantomData<fn() -> S>,
 }
 
-/// The same, borrowed from a request being built: a hit copies nothing.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UrlKeyRef<'a> {
-    pub(crate) target: &'a Target,
-    pub(crate) on_conflict: Option<&'a str>,
-    pub(crate) columns: Option<&'a str>,
-    pub(crate) query: &'a [(Text, Text)],
+impl<Op: TakesBody, S: Shape> Builder<Op, S> {
+    /// Fixes this request's shape (method, URL, headers, output shape, timeout, retries) as a
+    /// [`RequestTemplate`]; the body given to the builder is dropped. Fails as
+    /// [`Builder::build`] would (invalid names or headers), or when the request carries no body
+    /// (an rpc sent with `get()` or `head()`).
+    pub fn template(self) -> Result<RequestTemplate<S>> {
+        let Builder {
+            client, mut parts, ..
+        } = self;
+        if parts.method == Method::GET || parts.method == Method::HEAD {
+            return Err(Error::invalid(
+                "a template varies the body: an rpc sent with get() or head() has none",
+            ));
+        }
+        // The template's own URL is the single-object one; bodies with `columns` add theirs.
+        parts.url.columns = None;
+        let url_parts = parts.url.clone();
+        let prepared = parts.prepare(&client.inner.defaults, &client.inner.memo, S::ACCEPT)?;
+        let headers = match prepared.extra {
+            None => prepared.headers,
+            Some(extra) => {
+                let mut merged = HeaderMap::clone(&prepared.headers);
+                for (name, value) in *extra {
+                    if let Some(name) = name {
+                        merged.insert(name, value);
+                    }
+                }
+                Arc::new(merged)
+            }
+        };
+        Ok(RequestTemplate {
+            client,
+            method: prepared.method,
+            parts: url_parts,
+            url: prepared.url,
+            headers,
+            timeout: prepared.timeout,
+            retry: prepared.retry,
+            may_resend: prepared.may_resend,
+            marker: PhantomData,
+        })
+    }
 }
 
-/// What a request's headers are made of besides the client's defaults and schema (and the
-/// request's own extra headers, applied on top), as the memo keeps it.
-#[derive(Debug, PartialEq, Eq)]
-struct HeaderKey {
-    reads: bool,
-    prefer: Prefer,
-    accept: Option<HeaderValue>,
-}
+impl<S: Shape> RequestTemplate<S> {
+    /// The request for `body`, built without any I/O: what [`send`](RequestTemplate::send)
+    /// would send.
+    pub fn build<T: Serialize + ?Sized>(&self, body: &T) -> Result<reqwest::Request> {
+        self.prepare(body).map(Prepared::into_request)
+    }
 
-/// The same, borrowed from a request being built.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct HeaderKeyRef<'a> {
-    pub(crate) reads: bool,
-    pub(crate) prefer: &'a Prefer,
-    pub(crate) accept: Option<&'a HeaderValue>,
-}
-
-/// The memo itself.
-#[derive(Default)]
-pub(crate) struct Templates {
-    memo: Mutex<Memo>,
-}
-
-#[derive(Default)]
-struct Memo {
-    urls: Vec<(u64, UrlKey, Arc<Url>)>,
-    next_url: usize,
-    last_url: usize,
-    headers: Vec<(HeaderKey, Arc<HeaderMap>)>,
-    next_headers: usize,
-}
-
-impl Templates {
-    /// Hands `take` the URL for `url` under the client's base and the header map for `headers`
-    /// from the client's defaults and schema: remembered ones when this shape was built before.
-    ///
-    /// On a hit, `take` runs with the memo locked, so it can copy what it needs without
-    /// touching the shared handles' counters; it must be quick (a clone at most).
-    pub(crate) fn get<R>(
+    /// Sends the request for `body` and decodes the answer as the builder would have: the
+    /// body is serialized now, so the future borrows nothing. Retries follow the builder's
+    /// settings (an upsert with `on_conflict` may be retried; a plain insert is not).
+    pub fn send<T: Serialize + ?Sized>(
         &self,
-        client: &ClientInner,
-        url: UrlKeyRef<'_>,
-        headers: HeaderKeyRef<'_>,
-        take: impl FnOnce(&Arc<Url>, &Arc<HeaderMap>) -> R,
-    ) -> Result<R> {
-        let mut hash = None;
-        let (found_url, found_headers) = {
-            let mut memo = self.lock();
-            let at_url = memo.find_url(&url, &mut hash);
-            let at_headers = memo.find_headers(&headers);
-            if let (Some(u), Some(h)) = (at_url, at_headers) {
-                return Ok(take(&memo.urls[u].2, &memo.headers[h].1));
+        body: &T,
+    ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
+        crate::transport::send::<S>(self.client.clone(), self.prepare(body))
+    }
+
+    /// The request for `body`, ready to send: its bytes, and the URL with `columns` when the
+    /// body is an array of objects.
+    fn prepare<T: Serialize + ?Sized>(&self, body: &T) -> Result<Prepared> {
+        let json = to_json(body).map_err(|e| {
+            Error::InvalidRequest(BuildError::caused_by("body does not serialize to JSON", e))
+        })?;
+        let url = match json.columns? {
+            None => Arc::clone(&self.url),
+            Some(columns) => {
+                let mut parts = self.parts.clone();
+                parts.columns = Some(columns);
+                Arc::new(parts.url(&self.client.inner.defaults.base)?)
             }
-            (
-                at_url.map(|u| Arc::clone(&memo.urls[u].2)),
-                at_headers.map(|h| Arc::clone(&memo.headers[h].1)),
-            )
         };
-        let fresh_url = found_url.is_none() && url.size() <= URL_BYTES;
-        let fresh_headers = found_headers.is_none();
-        let built_url = match found_url {
-            Some(u) => u,
-            None => Arc::new(build_url(&client.base, &url)?),
-        };
-        let built_headers = match found_headers {
-            Some(h) => h,
-            None => Arc::new(build_headers(client, &headers)?),
-        };
-        if fresh_url || fresh_headers {
-            let mut memo = self.lock();
-            if fresh_url {
-                let hash = hash.unwrap_or_else(|| url.hash());
-                memo.insert_url(hash, url.to_key(), Arc::clone(&built_url));
-            }
-            if fresh_headers {
-                memo.insert_headers(headers.to_key(), Arc::clone(&built_headers));
-            }
-        }
-        Ok(take(&built_url, &built_headers))
-    }
-
-    /// The memo, locked. Nothing that can panic runs under the lock, but a poisoned lock
-    /// is still usable: the memo is only ever replaced entry by entry.
-    fn lock(&self) -> MutexGuard<'_, Memo> {
-        self.memo.lock().unwrap_or_else(PoisonError::into_inner)
+        Ok(Prepared {
+            target: self.parts.target.clone(),
+            method: self.method.clone(),
+            url,
+            headers: Arc::clone(&self.headers),
+            extra: None,
+            body: Some(Bytes::from(json.bytes)),
+            timeout: self.timeout,
+            retry: self.retry,
+            may_resend: self.may_resend,
+        })
     }
 }
 
-impl UrlKeyRef<'_> {
-    /// About how many bytes the key (and so its URL) takes.
-    fn size(&self) -> usize {
-        self.target.name().len()
-            + self.on_conflict.map_or(0, str::len)
-            + self.columns.map_or(0, str::len)
-            + self
-                .query
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum::<usize>()
-    }
-
-    fn matches(&self, key: &UrlKey) -> bool {
-        *self.target == key.target
-            && self.on_conflict == key.on_conflict.as_deref()
-            && self.columns == key.columns.as_deref()
-            && self.query.len() == key.query.len()
-            && self
-                .query
-                .iter()
-                .zip(&key.query)
-                .all(|((k1, v1), (k2, v2))| {
-                    k1.as_str() == k2.as_str() && v1.as_str() == v2.as_str()
-                })
-    }
-
-    fn to_key(self) -> UrlKey {
-        UrlKey {
-            target: self.target.clone(),
-            on_conflict: self.on_conflict.map(Text::from),
-            columns: self.columns.map(str::to_owned),
-            query: self.query.iter().cloned().collect(),
-        }
-    }
-
-    fn hash(&self) -> u64 {
-        let mut h = FxHasher::default();
-        match self.target {
-            Target::Table(t) => (0u8, t.as_str()).hash(&mut h),
-            Target::Rpc(f) => (1u8, f.as_str()).hash(&mut h),
-        }
-        self.on_conflict.hash(&mut h);
-        self.columns.hash(&mut h);
-        h.write_usize(self.query.len());
-        for (k, v) in self.query {
-            k.as_str().hash(&mut h);
-            v.as_str().hash(&mut h);
-        }
-        h.finish()
-    }
-}
-
-impl HeaderKeyRef<'_> {
-    fn matches(&self, key: &HeaderKey) -> bool {
-        self.reads == key.reads && *self.prefer == key.prefer && self.accept == key.accept.as_ref()
-    }
-
-    fn to_key(self) -> HeaderKey {
-        HeaderKey {
-            reads: self.reads,
-            prefer: self.prefer.clone(),
-            accept: self.accept.cloned(),
+impl<S> Clone for RequestTemplate<S> {
+    fn clone(&self) -> Self {
+        RequestTemplate {
+            client: self.client.clone(),
+            method: self.method.clone(),
+            parts: self.parts.clone(),
+            url: Arc::clone(&self.url),
+            headers: Arc::clone(&self.headers),
+            timeout: self.timeout,
+            retry: self.retry,
+            may_resend: self.may_resend,
+            marker: PhantomData,
         }
     }
 }
 
-impl Memo {
-    /// Where the URL for `key` is, if remembered.
-    fn find_url(&mut self, key: &UrlKeyRef<'_>, hash: &mut Option<u64>) -> Option<usize> {
-        // The shape used last is the likeliest: compare it first, without hashing.
-        if let Some((_, k, _)) = self.urls.get(self.last_url) {
-            if key.matches(k) {
-                return Some(self.last_url);
-            }
-        }
-        let h = *hash.get_or_insert_with(|| key.hash());
-        let at = self
-            .urls
-            .iter()
-            .position(|(eh, k, _)| *eh == h && key.matches(k))?;
-        self.last_url = at;
-        Some(at)
-    }
-
-    fn insert_url(&mut self, hash: u64, key: UrlKey, url: Arc<Url>) {
-        let entry = (hash, key, url);
-        self.last_url = if self.urls.len() < URLS {
-            self.urls.push(entry);
-            self.urls.len() - 1
-        } else {
-            let at = self.next_url;
-            self.urls[at] = entry;
-            self.next_url = (at + 1) % URLS;
-            at
-        };
-    }
-
-    /// Where the header map for `key` is, if remembered.
-    fn find_headers(&self, key: &HeaderKeyRef<'_>) -> Option<usize> {
-        self.headers.iter().position(|(k, _)| key.matches(k))
-    }
-
-    fn insert_headers(&mut self, key: HeaderKey, map: Arc<HeaderMap>) {
-        if self.headers.len() < HEADER_MAPS {
-            self.headers.push((key, map));
-        } else {
-            self.headers[self.next_headers] = (key, map);
-            self.next_headers = (self.next_headers + 1) % HEADER_MAPS;
-        }
-    }
-}
-
-/// The URL for `key` under `base`, built afresh.
-pub(crate) fn build_url(base: &Url, key: &UrlKeyRef<'_>) -> Result<Url> {
-    let mut url = base.clone();
-    {
-        let mut segments = url
-            .path_segments_mut()
-            .map_err(|()| Error::invalid("base URL cannot take a path"))?;
-        segments.pop_if_empty();
-        if let Target::Rpc(_) = key.target {
-            segments.push("rpc");
-        }
-        segments.push(key.target.name());
-    }
-    let pairs = key
-        .on_conflict
-        .map(|v| ("on_conflict", v))
-        .into_iter()
-        .chain(key.columns.map(|v| ("columns", v)))
-        .chain(key.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let encoded = encode_query(pairs);
-    if !encoded.is_empty() {
-        url.set_query(Some(&encoded));
-    }
-    Ok(url)
-}
-
-fn build_headers(client: &ClientInner, key: &HeaderKeyRef<'_>) -> Result<HeaderMap> {
-    let mut map = client.headers.clone();
-    if let Some(schema) = &client.schema {
-        let name = if key.reads {
-            "accept-profile"
-        } else {
-            "content-profile"
-        };
-        map.insert(HeaderName::from_static(name), schema.clone());
-    }
-    if !key.reads {
-        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    }
-    if let Some(p) = key.prefer.header_value() {
-        let value = HeaderValue::try_from(p)
-            .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
-        map.insert(HeaderName::from_static("prefer"), value);
-    }
-    if let Some(a) = key.accept {
-        map.insert(ACCEPT, a.clone());
-    }
-    Ok(map)
-}
-
-/// A fast non-cryptographic hash (rustc's "Fx" mixing). The memo compares keys in full after
-/// a hash match, so the hash only needs to be quick and to spread.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
+/// Shows the method, URL and header names; never header values (they hold the api key and
+/// the user's token).
+impl<S> fmt::Debug for RequestTemplate<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RequestTemplate {
+            client,
+            method,
+            parts: _,
+            url,
+            headers,
+            timeout,
+            retry,
+            may_resend,
+            marker: _,
+        } = self;
+        // The target, conflict target and query are all in the URL.
+        let names: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("RequestTemplate")
+            .field("client", client)
+            .field("method", method)
+            .field("url", &url.as_str())
+            .field("header_names", &names)
+            .field("timeout", timeout)
+            .field("retry", retry)
+            .field("may_resend", may_resend)
+            .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use crate::Client;
 
-    /// A hit returns exactly what building afresh returns, for every shape in the memo and
-    /// after it has wrapped around.
+    fn same(a: &reqwest::Request, b: &reqwest::Request) {
+        assert_eq!(a.method(), b.method());
+        assert_eq!(a.url().as_str(), b.url().as_str());
+        assert_eq!(a.headers(), b.headers());
+        assert_eq!(a.timeout(), b.timeout());
+        let body = |r: &reqwest::Request| r.body().and_then(|b| b.as_bytes()).map(<[u8]>::to_vec);
+        assert_eq!(body(a), body(b));
+    }
+
+    /// Every kind of body-carrying write, single and bulk bodies, extra headers and timeouts:
+    /// the template builds what the chain builds.
     #[test]
-    fn memo_hits_equal_fresh_builds() {
+    fn templates_build_what_chains_build() {
         let client = Client::builder("https://xyz.supabase.co", "anon-key")
             .access_token("jwt")
             .build()
             .unwrap();
-        let build = |n: usize| {
-            let req = match n % 4 {
-                0 => client.from("t").select("*").eq("id", n).build(),
-                1 => client
+        let bodies = [
+            json!({"user_id": "u1", "grant_id": "g1", "action": "saved"}),
+            json!([{"a": 1}, {"b": 2, "a": 3}]),
+            json!([]),
+            json!({"x": [1, 2], "y": null}),
+        ];
+        for body in &bodies {
+            let upsert = || {
+                client
+                    .from("user_interactions")
+                    .upsert(body)
+                    .on_conflict("user_id,grant_id")
+                    .header("x-request-id", "r1")
+                    .select("id,action")
+            };
+            let t = upsert().single().template().unwrap();
+            same(&t.build(body).unwrap(), &upsert().single().build().unwrap());
+
+            let insert = || {
+                client
                     .from("t")
-                    .upsert(&serde_json::json!([{"a": n}]))
-                    .on_conflict("a")
-                    .build(),
-                2 => client
-                    .rpc("f", &serde_json::json!({"x": n % 3}))
-                    .get()
-                    .build(),
-                _ => client
-                    .from("t")
-                    .delete()
-                    .eq("id", n % 5)
-                    .header("x-n", (n % 2).to_string())
-                    .build(),
-            }
+                    .insert(body)
+                    .default_to_null(false)
+                    .timeout(std::time::Duration::from_secs(3))
+            };
+            let t = insert().template().unwrap();
+            same(&t.build(body).unwrap(), &insert().build().unwrap());
+
+            let update = || client.from("t").update(body).eq("id", 7).rollback();
+            let t = update().template().unwrap();
+            same(&t.build(body).unwrap(), &update().build().unwrap());
+
+            let rpc = || client.rpc("f", body).single();
+            let t = rpc().template().unwrap();
+            same(&t.build(body).unwrap(), &rpc().build().unwrap());
+        }
+    }
+
+    #[test]
+    fn rpc_get_has_no_body_to_vary() {
+        let client = Client::new("https://xyz.supabase.co", "anon-key").unwrap();
+        let err = client
+            .rpc("f", &json!({"a": 1}))
+            .get()
+            .template()
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::InvalidRequest(_)), "{err:?}");
+    }
+
+    #[test]
+    fn bad_names_fail_when_the_template_is_made() {
+        let client = Client::new("https://xyz.supabase.co", "anon-key").unwrap();
+        assert!(client.from("").insert(&json!({})).template().is_err());
+        assert!(client
+            .from("t")
+            .insert(&json!({}))
+            .header("x-bad", "a\r\nb")
+            .template()
+            .is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_secrets() {
+        let client = Client::builder("https://xyz.supabase.co", "anon-key-secret")
+            .access_token("jwt-secret")
+            .build()
             .unwrap();
-            let headers: Vec<(String, Vec<u8>)> = req
-                .headers()
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
-                .collect();
-            (req.method().clone(), req.url().to_string(), headers)
-        };
-        let fresh: Vec<_> = (0..200).map(build).collect();
-        for round in 0..3 {
-            for (n, expected) in fresh.iter().enumerate() {
-                assert_eq!(&build(n), expected, "round {round}, request {n}");
-            }
-        }
-    }
-
-    /// Long URLs are built every time and never remembered.
-    #[test]
-    fn long_urls_are_not_remembered() {
-        let client = Client::new("https://xyz.supabase.co", "anon-key").unwrap();
-        let ids: Vec<u32> = (0..2_000).collect();
-        for _ in 0..3 {
-            let req = client
-                .from("t")
-                .select("*")
-                .in_("id", &ids)
-                .build()
-                .unwrap();
-            assert!(req.url().as_str().len() > super::URL_BYTES);
-        }
-        let memo = client.inner.templates.memo.lock().unwrap();
-        assert!(memo.urls.is_empty());
-    }
-
-    /// Derived clients never see their parent's memo (different token, different schema).
-    #[test]
-    fn derived_clients_build_their_own() {
-        let client = Client::new("https://xyz.supabase.co", "anon-key").unwrap();
-        let before = client.from("t").select("*").build().unwrap();
-        let user = client.with_access_token("user-jwt");
-        let other = client.schema("other");
-        let as_user = user.from("t").select("*").build().unwrap();
-        let in_other = other.from("t").select("*").build().unwrap();
-        assert_eq!(before.headers()["authorization"], "Bearer anon-key");
-        assert_eq!(as_user.headers()["authorization"], "Bearer user-jwt");
-        assert_eq!(in_other.headers()["accept-profile"], "other");
-        assert_eq!(before.headers()["accept-profile"], "public");
+        let t = client.from("t").insert(&json!({})).template().unwrap();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("authorization"), "{shown}");
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
-pub use service::UsersService;
+pub use service::{RecordInteraction, UsersService};
 
 use crate::filter::FilterValue;
 

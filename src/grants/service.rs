@@ -1,5 +1,9 @@
 //! `UsersService`: the typed counterpart of the grants app's TypeScript `usersService`.
 
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -61,91 +65,31 @@ impl UsersService {
     /// calls for one pair leave one row and the last write wins; none fails with a unique
     /// violation. Only `user_id`, `grant_id`, `action` (and `notes` when given) are sent: the
     /// row's `id` and `created_at` survive updates and `updated_at` is the database's job.
-    pub async fn record_user_interaction(
-        &self,
-        user_id: Uuid,
-        interaction: NewInteraction,
-    ) -> Result<UserInteraction> {
-        self.record_user_interaction_with_status(user_id, interaction)
-            .await
-            .map(|answer| answer.data)
-    }
-
-    /// [`UsersService::record_user_interaction`], also saying whether the call created the row
-    /// (`201 Created`) or changed the existing one (`200 OK`, PostgREST 12+). Same request.
-    pub async fn record_user_interaction_with_status(
-        &self,
-        user_id: Uuid,
-        interaction: NewInteraction,
-    ) -> Result<WithStatus<UserInteraction>> {
-        let grant_id = interaction.grant_id;
-        let action = interaction.action;
-        tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
-        let row = InteractionRow::new(user_id, &interaction);
-        let result = match &self.record {
-            Some(template) => template.send(&row).await,
-            None => record_builder(&self.client, &row).with_status().await,
-        };
-        if let Err(err) = &result {
-            log_failure(
-                err,
-                "record_user_interaction",
-                user_id,
-                Some(grant_id),
-                Some(action),
-            );
-        }
-        result
-    }
-
-    /// The request [`UsersService::record_user_interaction`] sends, as a builder: `.build()` it
-    /// for a dry run or to inspect the wire form, or await it (without the service's logging).
-    /// Add `.with_status()` to learn whether the call created the row (`201`) or changed an
-    /// existing one (`200`, PostgREST 12+).
     ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
-    /// let users = UsersService::new(Client::new("https://xyz.supabase.co", "anon-key")?);
-    /// let grant = uuid::Uuid::nil();
-    /// let req = users
-    ///     .record_user_interaction_builder(uuid::Uuid::max(), &NewInteraction::new(grant, InteractionAction::Saved))
-    ///     .build()?;
-    /// assert_eq!(req.url().query(), Some("on_conflict=user_id%2Cgrant_id&select=*"));
-    /// # Ok::<(), supabase_rest::Error>(())
-    /// ```
-    pub fn record_user_interaction_builder(
-        &self,
-        user_id: Uuid,
-        interaction: &NewInteraction,
-    ) -> UpsertBuilder<One<UserInteraction>> {
-        record_builder(&self.client, &InteractionRow::new(user_id, interaction))
-    }
-
-    /// The exact request [`UsersService::record_user_interaction`] sends, built without I/O
-    /// from the service's prepared [`RequestTemplate`] (only the body is serialized per call).
+    /// Awaiting returns the stored row. The same call also gives, without sending anything
+    /// else, whether it created the row ([`RecordInteraction::with_status`]) and the exact
+    /// request it sends ([`RecordInteraction::build`]):
     ///
     /// ```
     /// # use supabase_rest::Client;
     /// # use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
     /// let users = UsersService::new(Client::new("https://xyz.supabase.co", "anon-key")?);
     /// let new = NewInteraction::new(uuid::Uuid::nil(), InteractionAction::Applied);
-    /// let req = users.record_user_interaction_request(uuid::Uuid::max(), &new)?;
-    /// let same = users.record_user_interaction_builder(uuid::Uuid::max(), &new).build()?;
-    /// assert_eq!(req.url(), same.url());
-    /// assert_eq!(req.headers(), same.headers());
-    /// assert_eq!(req.body().unwrap().as_bytes(), same.body().unwrap().as_bytes());
+    /// let req = users.record_user_interaction(uuid::Uuid::max(), new).build()?;
+    /// assert_eq!(req.url().query(), Some("on_conflict=user_id%2Cgrant_id&select=*"));
+    /// assert_eq!(req.headers()["prefer"], "resolution=merge-duplicates, return=representation");
     /// # Ok::<(), supabase_rest::Error>(())
     /// ```
-    pub fn record_user_interaction_request(
+    pub fn record_user_interaction(
         &self,
         user_id: Uuid,
-        interaction: &NewInteraction,
-    ) -> Result<reqwest::Request> {
-        let row = InteractionRow::new(user_id, interaction);
-        match &self.record {
-            Some(template) => template.build(&row),
-            None => record_builder(&self.client, &row).build(),
+        interaction: NewInteraction,
+    ) -> RecordInteraction<'_> {
+        RecordInteraction {
+            service: self,
+            user_id,
+            interaction,
+            output: PhantomData,
         }
     }
 
@@ -186,6 +130,7 @@ impl UsersService {
             .upsert(&rows)
             .on_conflict(CONFLICT_TARGET)
             .select("*")
+            .returns::<UserInteraction>()
             .await;
         if let Err(err) = &result {
             log_failure(err, "record_user_interactions", user_id, None, None);
@@ -249,7 +194,8 @@ impl UsersService {
             .delete()
             .eq("user_id", user_id)
             .eq("grant_id", grant_id)
-            .select::<Deleted>("id")
+            .select("id")
+            .returns::<Deleted>()
             .await;
         match result {
             Ok(rows) => Ok(!rows.is_empty()),
@@ -267,6 +213,90 @@ impl UsersService {
     }
 }
 
+/// One call of [`UsersService::record_user_interaction`]. Await it for the stored row; call
+/// [`with_status`](RecordInteraction::with_status) first to also learn whether the row was
+/// created; or [`build`](RecordInteraction::build) the request without sending it.
+#[must_use = "a recorded interaction is sent only when awaited"]
+#[derive(Debug)]
+pub struct RecordInteraction<'a, T = UserInteraction> {
+    service: &'a UsersService,
+    user_id: Uuid,
+    interaction: NewInteraction,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<'a> RecordInteraction<'a> {
+    /// Awaiting also says whether the call created the row (`201 Created`) or changed the
+    /// existing one (`200 OK`, PostgREST 12+). The request is the same.
+    pub fn with_status(self) -> RecordInteraction<'a, WithStatus<UserInteraction>> {
+        RecordInteraction {
+            service: self.service,
+            user_id: self.user_id,
+            interaction: self.interaction,
+            output: PhantomData,
+        }
+    }
+}
+
+impl<T> RecordInteraction<'_, T> {
+    /// The exact request this call sends, built without I/O from the service's prepared
+    /// [`RequestTemplate`] (only the body is serialized per call): for a dry run, or to inspect
+    /// the wire form.
+    pub fn build(self) -> Result<reqwest::Request> {
+        let row = InteractionRow::new(self.user_id, &self.interaction);
+        match &self.service.record {
+            Some(template) => template.build(&row),
+            None => record_builder(&self.service.client, &row).build(),
+        }
+    }
+
+    /// Sends the upsert, logging at debug before and at error on failure.
+    async fn send(self) -> Result<WithStatus<UserInteraction>> {
+        let RecordInteraction {
+            service,
+            user_id,
+            interaction,
+            output: _,
+        } = self;
+        let grant_id = interaction.grant_id;
+        let action = interaction.action;
+        tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
+        let row = InteractionRow::new(user_id, &interaction);
+        let result = match &service.record {
+            Some(template) => template.send(&row).await,
+            None => record_builder(&service.client, &row).with_status().await,
+        };
+        if let Err(err) = &result {
+            log_failure(
+                err,
+                "record_user_interaction",
+                user_id,
+                Some(grant_id),
+                Some(action),
+            );
+        }
+        result
+    }
+}
+
+impl<'a> IntoFuture for RecordInteraction<'a> {
+    type Output = Result<UserInteraction>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.send().await.map(|answer| answer.data) })
+    }
+}
+
+impl<'a> IntoFuture for RecordInteraction<'a, WithStatus<UserInteraction>> {
+    type Output = Result<WithStatus<UserInteraction>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
 /// The one upsert behind `record_user_interaction`, for any body.
 fn record_builder<B: serde::Serialize + ?Sized>(
     client: &Client,
@@ -278,6 +308,7 @@ fn record_builder<B: serde::Serialize + ?Sized>(
         .on_conflict(CONFLICT_TARGET)
         .ignore_duplicates(false)
         .select("*")
+        .returns::<UserInteraction>()
         .single()
 }
 

@@ -141,9 +141,9 @@ impl Clients {
         let rows = bulk_rows();
         // Raw reqwest sends exactly what this crate sends: take URL and headers from a build.
         let one = users
-            .record_user_interaction_builder(
+            .record_user_interaction(
                 user_id(),
-                &NewInteraction::new(grant_id(0), InteractionAction::Saved),
+                NewInteraction::new(grant_id(0), InteractionAction::Saved),
             )
             .build()
             .expect("build");

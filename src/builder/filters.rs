@@ -3,6 +3,7 @@
 use super::{Builder, Filterable, Reads};
 use crate::error::Error;
 use crate::filter::{in_list, op_value, pg_array, ArrayValue, Cond, FilterValue, Is, TextSearch};
+use crate::request::Text;
 
 impl<Op: Filterable, S> Builder<Op, S> {
     fn op_filter(mut self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
@@ -676,24 +677,28 @@ impl Order {
     }
 
     /// Orders the rows of an embedded resource instead (`?<table>.order=`).
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `referenced_order(table, column, order)`, like `referenced_limit` and `referenced_range`"
+    )]
     pub fn referenced_table(mut self, table: impl Into<String>) -> Self {
         self.referenced_table = Some(table.into());
         self
     }
 }
 
-fn modifier_key(referenced_table: Option<&str>, key: &'static str) -> super::Text {
+fn modifier_key(referenced_table: Option<&str>, key: &'static str) -> Text {
     match referenced_table {
-        Some(t) => super::Text::from(format!("{t}.{key}")),
-        None => super::Text::const_new(key),
+        Some(t) => Text::from(format!("{t}.{key}")),
+        None => Text::const_new(key),
     }
 }
 
 impl<Op: Reads, S> Builder<Op, S> {
     /// Sorts by `column`. Repeated calls add tie-breakers to one `order` parameter, as
     /// supabase-js does.
-    /// Sends `?order=column.asc` (or `.desc`, then `.nullsfirst`/`.nullslast` when set), or
-    /// `?<table>.order=` for [`Order::referenced_table`].
+    /// Sends `?order=column.asc` (or `.desc`, then `.nullsfirst`/`.nullslast` when set); see
+    /// [`Builder::referenced_order`] for an embedded resource.
     ///
     /// ```
     /// # use supabase_rest::{Client, Order};
@@ -702,7 +707,7 @@ impl<Op: Reads, S> Builder<Op, S> {
     ///     .from("grants")
     ///     .select("title, funders(name)")
     ///     .order("deadline", Order::desc())
-    ///     .order("name", Order::asc().referenced_table("funders"))
+    ///     .referenced_order("funders", "name", Order::asc())
     ///     .build()
     ///     .unwrap();
     /// assert_eq!(
@@ -710,10 +715,40 @@ impl<Op: Reads, S> Builder<Op, S> {
     ///     Some("select=title%2Cfunders%28name%29&order=deadline.desc&funders.order=name.asc")
     /// );
     /// ```
-    pub fn order(mut self, column: impl AsRef<str>, order: Order) -> Self {
+    pub fn order(self, column: impl AsRef<str>, order: Order) -> Self {
+        let table = order.referenced_table.clone();
+        self.order_for(table.as_deref(), column.as_ref(), order)
+    }
+
+    /// [`Builder::order`] on an embedded resource: `?<table>.order=..`.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, Order};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("grants")
+    ///     .select("title, funders(name)")
+    ///     .referenced_order("funders", "name", Order::desc().nulls_last())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("select=title%2Cfunders%28name%29&funders.order=name.desc.nullslast")
+    /// );
+    /// ```
+    pub fn referenced_order(
+        self,
+        table: impl AsRef<str>,
+        column: impl AsRef<str>,
+        order: Order,
+    ) -> Self {
+        self.order_for(Some(table.as_ref()), column.as_ref(), order)
+    }
+
+    fn order_for(mut self, table: Option<&str>, column: &str, order: Order) -> Self {
         let mut term = format!(
             "{}.{}",
-            column.as_ref(),
+            column,
             if order.descending { "desc" } else { "asc" }
         );
         match order.nulls_first {
@@ -721,8 +756,8 @@ impl<Op: Reads, S> Builder<Op, S> {
             Some(false) => term.push_str(".nullslast"),
             None => {}
         }
-        let key = modifier_key(order.referenced_table.as_deref(), "order");
-        match self.parts.query.iter_mut().find(|(k, _)| *k == key) {
+        let key = modifier_key(table, "order");
+        match self.parts.url.query.iter_mut().find(|(k, _)| *k == key) {
             Some((_, existing)) => {
                 existing.push(',');
                 existing.push_str(&term);
@@ -765,7 +800,7 @@ impl<Op: Reads, S> Builder<Op, S> {
     }
 
     /// Rows `from..=to` (0-based, inclusive): `?offset=from&limit=to-from+1`.
-    /// `to < from` fails with [`Error::InvalidRequest`].
+    /// `to < from` fails with [`Error::InvalidRequest`](crate::Error::InvalidRequest).
     ///
     /// ```
     /// # use supabase_rest::Client;
@@ -804,10 +839,17 @@ impl<Op: Reads, S> Builder<Op, S> {
             )));
             return self;
         }
+        // `0..=u64::MAX` holds one more row than a u64 counts: no limit can express it.
+        let Some(count) = (to - from).checked_add(1) else {
+            self.parts.fail(Error::invalid(
+                "range covers more rows than a limit can express",
+            ));
+            return self;
+        };
         self.parts
             .set_query(modifier_key(table, "offset"), from.to_string());
         self.parts
-            .set_query(modifier_key(table, "limit"), (to - from + 1).to_string());
+            .set_query(modifier_key(table, "limit"), count.to_string());
         self
     }
 }
@@ -894,7 +936,7 @@ mod tests {
                     .order("deadline", Order::asc())
                     .order("amount", Order::desc().nulls_last())
                     .order("id", Order::default())
-                    .order("name", Order::asc().referenced_table("instruments"))
+                    .referenced_order("instruments", "name", Order::asc())
             ),
             "select=*&order=deadline.asc%2Camount.desc.nullslast%2Cid.asc&instruments.order=name.asc"
         );
@@ -907,7 +949,7 @@ mod tests {
                 .from("t")
                 .update(&serde_json::json!({"a": 1}))
                 .eq("id", 1)
-                .select::<serde_json::Value>("*"),
+                .select("*"),
         );
         assert_eq!(q, "id=eq.1&select=*");
     }

@@ -48,6 +48,7 @@ pub async fn record_user_interaction_old(
                 })
                 .eq("id", row.id)
                 .select("*")
+                .returns::<UserInteraction>()
                 .single()
                 .await
         }
@@ -61,6 +62,7 @@ pub async fn record_user_interaction_old(
                     notes: interaction.notes.as_ref(),
                 })
                 .select("*")
+                .returns::<UserInteraction>()
                 .single()
                 .await
         }

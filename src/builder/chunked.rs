@@ -101,10 +101,16 @@ pub struct ChunkedUpsert<'a, T, S = NoContent> {
 }
 
 impl<'a, T, S> ChunkedUpsert<'a, T, S> {
-    fn map(self, f: impl FnOnce(Builder<op::Upsert, S>) -> Builder<op::Upsert, S>) -> Self {
+    fn map<S2>(
+        self,
+        f: impl FnOnce(Builder<op::Upsert, S>) -> Builder<op::Upsert, S2>,
+    ) -> ChunkedUpsert<'a, T, S2> {
         ChunkedUpsert {
             builder: f(self.builder),
-            ..self
+            rows: self.rows,
+            chunk_size: self.chunk_size,
+            concurrency: self.concurrency,
+            keep_going: self.keep_going,
         }
     }
 
@@ -165,25 +171,30 @@ impl<'a, T, S> ChunkedUpsert<'a, T, S> {
 
 impl<'a, T> ChunkedUpsert<'a, T, NoContent> {
     /// Returns the written rows (`return=representation`) with these columns: awaiting gives
-    /// every chunk's rows, in the order of the input.
-    pub fn select<R: DeserializeOwned + Send + 'static>(
-        self,
-        columns: impl AsRef<str>,
-    ) -> ChunkedUpsert<'a, T, Rows<R>> {
-        ChunkedUpsert {
-            builder: self.builder.select(columns),
-            rows: self.rows,
-            chunk_size: self.chunk_size,
-            concurrency: self.concurrency,
-            keep_going: self.keep_going,
-        }
+    /// every chunk's rows as `serde_json::Value`s (or `R` after `.returns::<R>()`), in the
+    /// order of the input.
+    pub fn select(self, columns: impl AsRef<str>) -> ChunkedUpsert<'a, T, Rows<serde_json::Value>> {
+        self.map(|b| b.select(columns))
     }
 }
 
-/// What one chunk's answer adds to the whole: nothing, or its rows.
-pub trait ChunkOutput: Send + Sized + 'static {
+impl<'a, T, R: DeserializeOwned + Send + 'static> ChunkedUpsert<'a, T, Rows<R>> {
+    /// Decodes the returned rows into `U`, as [`Builder::returns`] does.
+    pub fn returns<U: DeserializeOwned + Send + 'static>(self) -> ChunkedUpsert<'a, T, Rows<U>> {
+        self.map(Builder::returns::<U>)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<R> Sealed for Vec<R> {}
+}
+
+/// What one chunk's answer adds to the whole: nothing, or its rows. Sealed: implemented for
+/// `()` and `Vec<R>`, the outputs of a chunked upsert without and with `.select(cols)`.
+pub trait ChunkOutput: sealed::Sealed + Send + Sized + 'static {
     /// Joins the chunks' outputs, in chunk order.
-    #[doc(hidden)]
     fn join(parts: Vec<Self>) -> Self;
 }
 
@@ -495,7 +506,7 @@ mod tests {
         let fut = client
             .from("t")
             .upsert_chunked(&rows)
-            .select::<serde_json::Value>("*")
+            .select("*")
             .into_future();
         send(&fut);
     }

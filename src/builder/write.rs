@@ -1,112 +1,41 @@
-//! `client.from(table)`: the entry to select, insert, upsert, update and delete.
+//! Options of writes: the conflict target and duplicate handling of upserts, missing keys of
+//! bulk inserts, row limits of updates and deletes, the rows a write returns, and rollback.
 
-use reqwest::Method;
-use serde::Serialize;
-
-use super::{
-    op, Builder, DeleteBuilder, InsertBuilder, RequestParts, SelectBuilder, Target, UpdateBuilder,
-    UpsertBuilder,
-};
-use crate::client::Client;
-use crate::filter::clean_columns;
+use super::{op, Builder, Writes};
+use crate::encode::clean_columns;
 use crate::prefer::Resolution;
+use crate::request::Text;
+use crate::response::Returning;
 
-/// A table or view, returned by [`Client::from`]. Pick the operation next.
-#[must_use = "choose an operation: select, insert, upsert, update or delete"]
-#[derive(Debug, Clone)]
-pub struct QueryBuilder {
-    pub(super) client: Client,
-    pub(super) table: super::Text,
+impl<Op: Writes, S: Returning> Builder<Op, S> {
+    /// Returns the written rows (`return=representation`) with these columns: awaiting gives
+    /// `Vec<serde_json::Value>`, or `Vec<T>` after `.returns::<T>()`, as on a read.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client
+    ///     .from("user_interactions")
+    ///     .insert(&serde_json::json!({"user_id": "u1", "grant_id": "g1"}))
+    ///     .select("id, action")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(req.url().query(), Some("select=id%2Caction"));
+    /// assert_eq!(req.headers()["prefer"], "return=representation");
+    /// ```
+    #[inline]
+    pub fn select(mut self, columns: impl AsRef<str>) -> Builder<Op, S::Rows<serde_json::Value>> {
+        self.parts.prefer.representation = Some(true);
+        self.parts
+            .set_query("select", clean_columns(columns.as_ref()));
+        self.reshape()
+    }
 }
 
-impl QueryBuilder {
-    #[inline]
-    pub(crate) fn new(client: Client, table: super::Text) -> Self {
-        QueryBuilder { client, table }
-    }
-
-    #[inline]
-    pub(super) fn parts(self, method: Method) -> Box<RequestParts> {
-        RequestParts::new(self.client, method, Target::Table(self.table))
-    }
-
-    /// Reads rows: `GET /<table>?select=<columns>`. Awaiting returns `Vec<serde_json::Value>`;
-    /// use `.returns::<T>()` for your own row type, `.single()` / `.maybe_single()` for one row.
-    /// Whitespace outside double quotes is dropped from `columns`, as supabase-js does.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client.from("grants").select("id, title").build().unwrap();
-    /// assert_eq!(req.url().query(), Some("select=id%2Ctitle"));
-    /// ```
-    #[inline]
-    pub fn select(self, columns: impl AsRef<str>) -> SelectBuilder {
-        let mut parts = self.parts(Method::GET);
-        parts.push_query("select", clean_columns(columns.as_ref()));
-        Builder::from_parts(parts)
-    }
-
-    /// Inserts one row (any `Serialize` object) or many (a slice or `Vec` of them):
-    /// `POST /<table>`. Awaiting returns `()`; add `.select(cols)` to get the rows back.
-    ///
-    /// For several rows, `columns` lists the union of their keys, as supabase-js sends it: a
-    /// row missing a key gets NULL there (or the column default after `default_to_null(false)`).
-    /// Sends no query for one row, `?columns="a","b"` for several.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client
-    ///     .from("user_interactions")
-    ///     .insert(&serde_json::json!([{"user_id": "u1", "action": "saved"}, {"user_id": "u2"}]))
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(req.method(), "POST");
-    /// assert_eq!(req.url().path(), "/rest/v1/user_interactions");
-    /// assert_eq!(req.url().query(), Some("columns=%22user_id%22%2C%22action%22"));
-    /// let pairs: Vec<(String, String)> = req.url().query_pairs().into_owned().collect();
-    /// assert_eq!(pairs, [("columns".to_owned(), r#""user_id","action""#.to_owned())]);
-    /// assert!(req.headers().get("prefer").is_none());
-    /// ```
-    pub fn insert<T: Serialize + ?Sized>(self, values: &T) -> InsertBuilder {
-        let mut parts = self.parts(Method::POST);
-        parts.set_json_body(values);
-        Builder::from_parts(parts)
-    }
-
-    /// Inserts or updates on conflict: `POST /<table>` with
-    /// `Prefer: resolution=merge-duplicates` (`INSERT ... ON CONFLICT ... DO UPDATE`), one
-    /// atomic statement. Name the conflict target with `.on_conflict(cols)` (default: the
-    /// primary key). Only the keys you send are updated on conflict.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client
-    ///     .from("user_interactions")
-    ///     .upsert(&serde_json::json!({"user_id": "u1", "grant_id": "g1", "action": "saved"}))
-    ///     .on_conflict("user_id,grant_id")
-    ///     .select::<serde_json::Value>("*")
-    ///     .single()
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(req.url().query(), Some("on_conflict=user_id%2Cgrant_id&select=*"));
-    /// assert_eq!(req.headers()["prefer"], "resolution=merge-duplicates, return=representation");
-    /// assert_eq!(req.headers()["accept"], "application/vnd.pgrst.object+json");
-    /// ```
-    #[inline]
-    pub fn upsert<T: Serialize + ?Sized>(self, values: &T) -> UpsertBuilder {
-        let mut parts = self.parts(Method::POST);
-        parts.set_json_body(values);
-        parts.prefer.resolution = Some(Resolution::MergeDuplicates);
-        Builder::from_parts(parts)
-    }
-
-    /// Updates the rows matched by the filters that follow: `PATCH /<table>`. Awaiting returns
-    /// `()`; add `.select(cols)` to get the rows back.
-    ///
-    /// Without a filter this updates every row the caller may see; add one.
+impl<Op: Writes, S> Builder<Op, S> {
+    /// Runs the write and rolls it back (`Prefer: tx=rollback`), e.g. to validate it. Honoured
+    /// only where the server allows the override (`db-tx-end = *-allow-override`). Before or
+    /// after `.select(cols)`: the request is the same.
     ///
     /// ```
     /// # use supabase_rest::Client;
@@ -115,29 +44,16 @@ impl QueryBuilder {
     ///     .from("grants")
     ///     .update(&serde_json::json!({"status": "closed"}))
     ///     .eq("id", 1)
+    ///     .rollback()
     ///     .build()
     ///     .unwrap();
     /// assert_eq!(req.method(), "PATCH");
     /// assert_eq!(req.url().query(), Some("id=eq.1"));
+    /// assert_eq!(req.headers()["prefer"], "tx=rollback");
     /// ```
-    pub fn update<T: Serialize + ?Sized>(self, values: &T) -> UpdateBuilder {
-        let mut parts = self.parts(Method::PATCH);
-        parts.set_json_body(values);
-        Builder::from_parts(parts)
-    }
-
-    /// Deletes the rows matched by the filters that follow: `DELETE /<table>`. Awaiting returns
-    /// `()`; add `.select(cols)` to get the deleted rows back.
-    ///
-    /// ```
-    /// # use supabase_rest::Client;
-    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
-    /// let req = client.from("user_interactions").delete().eq("user_id", "u1").build().unwrap();
-    /// assert_eq!(req.method(), "DELETE");
-    /// assert_eq!(req.url().query(), Some("user_id=eq.u1"));
-    /// ```
-    pub fn delete(self) -> DeleteBuilder {
-        Builder::from_parts(self.parts(Method::DELETE))
+    pub fn rollback(mut self) -> Self {
+        self.parts.prefer.rollback = true;
+        self
     }
 }
 
@@ -159,7 +75,7 @@ impl<S> Builder<op::Upsert, S> {
     /// ```
     #[inline]
     pub fn on_conflict(mut self, columns: impl AsRef<str>) -> Self {
-        self.parts.on_conflict = Some(super::Text::from(columns.as_ref()));
+        self.parts.url.on_conflict = Some(Text::from(columns.as_ref()));
         self
     }
 

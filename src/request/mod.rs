@@ -1,0 +1,344 @@
+//! The request model: what a request is made of, as plain data, and the one path from that data
+//! to a `reqwest::Request`.
+//!
+//! A builder fills a [`RequestParts`]; [`RequestParts::prepare`] turns it (with the client's
+//! [`Defaults`] and [`Memo`]) into a [`Prepared`] request, which `build()` turns into the
+//! `reqwest::Request` it returns and the transport into one `reqwest::Request` per attempt.
+//! Nothing here sends anything or knows about builders.
+
+mod body;
+mod memo;
+mod url_parts;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Method;
+use serde::Serialize;
+
+pub(crate) use self::body::to_json;
+pub(crate) use self::memo::{HeaderKey, Memo};
+pub(crate) use self::url_parts::{Query, Target, Text, UrlParts};
+use crate::error::{BuildError, Error, Result};
+use crate::prefer::Prefer;
+
+const OBJECT: &str = "application/vnd.pgrst.object+json";
+const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
+const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
+
+/// What every request of one client starts from. Made once by `ClientBuilder::build` (and by
+/// the clients derived with `with_access_token` or `schema`).
+#[derive(Clone)]
+pub(crate) struct Defaults {
+    /// `<project>/rest/v1` or the bare PostgREST URL, without a trailing slash.
+    pub(crate) base: url::Url,
+    /// `apikey`, `Authorization`, `x-client-info` and the caller's default headers.
+    pub(crate) headers: HeaderMap,
+    /// The schema sent as `Accept-Profile` / `Content-Profile`; `None` sends neither.
+    pub(crate) schema: Option<HeaderValue>,
+    /// The timeout of each attempt, unless a request sets its own.
+    pub(crate) timeout: Option<Duration>,
+    /// A problem found after the client was built (e.g. an access token with CR/LF): every
+    /// request fails with it.
+    pub(crate) error: Option<&'static str>,
+}
+
+/// Everything a request is made of, kept as plain data until it is prepared.
+#[derive(Clone)]
+pub(crate) struct RequestParts {
+    pub(crate) method: Method,
+    pub(crate) url: UrlParts,
+    pub(crate) prefer: Prefer,
+    /// Overrides the shape's `Accept` (csv, geojson, explain).
+    pub(crate) accept: Option<HeaderValue>,
+    /// `;nulls=stripped` on the JSON media type.
+    pub(crate) strip_nulls: bool,
+    /// This request's own headers, boxed: most requests have none, and the parts move through
+    /// every builder step.
+    pub(crate) headers: Option<Box<HeaderMap>>,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) timeout: Option<Duration>,
+    /// `Some(false)` disables retries for this request.
+    pub(crate) retry: Option<bool>,
+    /// The caller vouches that repeating this request cannot change the outcome.
+    pub(crate) idempotent: bool,
+    /// The first problem found while building; returned by `build()` and `.await`.
+    pub(crate) error: Option<BuildError>,
+}
+
+impl RequestParts {
+    #[inline]
+    pub(crate) fn new(method: Method, target: Target) -> Box<Self> {
+        // Made in place on the heap: builders pass the box along, never the parts.
+        let mut parts = Box::new(RequestParts {
+            method,
+            url: UrlParts::new(target),
+            prefer: Prefer::default(),
+            accept: None,
+            strip_nulls: false,
+            headers: None,
+            body: None,
+            timeout: None,
+            retry: None,
+            idempotent: false,
+            error: None,
+        });
+        let name = parts.url.target.name();
+        if name.is_empty() {
+            parts.fail(Error::invalid("table or function name is empty"));
+        } else if name.chars().any(char::is_control) {
+            // URL parsing drops tab and newline before it looks at the path, so "..\n" would
+            // become ".." below: refuse control characters first.
+            parts.fail(Error::invalid(
+                "table or function name contains a control character",
+            ));
+        } else if name == "." || name == ".." {
+            // URLs treat these segments as "this" and "parent" directory, even percent-encoded,
+            // so such a name would address another resource.
+            parts.fail(Error::invalid(
+                "table or function name cannot be \".\" or \"..\"",
+            ));
+        }
+        parts
+    }
+
+    /// This request's own headers, created on first use.
+    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_with(Box::default)
+    }
+
+    /// Keeps the first error; later ones are consequences.
+    pub(crate) fn fail(&mut self, err: Error) {
+        if self.error.is_none() {
+            self.error = Some(match err {
+                Error::InvalidRequest(b) => b,
+                other => BuildError::caused_by("request cannot be built", other),
+            });
+        }
+    }
+
+    /// Appends a query pair (filters may repeat a key).
+    #[inline]
+    pub(crate) fn push_query(&mut self, key: impl Into<Text>, value: impl Into<Text>) {
+        self.url.push_query(key, value);
+    }
+
+    /// Sets a query pair: replaces the first pair with this key in place, or appends.
+    #[inline]
+    pub(crate) fn set_query(&mut self, key: impl AsRef<str>, value: impl Into<Text>) {
+        self.url.set_query(key.as_ref(), value);
+    }
+
+    /// Serializes the body once. For an array of objects, also sets `columns` to the union of
+    /// their keys in first-seen order, as postgrest-js does.
+    pub(crate) fn set_json_body<T: Serialize + ?Sized>(&mut self, value: &T) {
+        match to_json(value) {
+            Ok(body) => {
+                match body.columns {
+                    Ok(columns) => self.url.columns = columns,
+                    Err(e) => self.fail(e),
+                }
+                self.body = Some(Bytes::from(body.bytes));
+            }
+            Err(e) => self.fail(Error::InvalidRequest(BuildError::caused_by(
+                "body does not serialize to JSON",
+                e,
+            ))),
+        }
+    }
+
+    /// Whether sending this request again cannot change the outcome (see `retry.rs`).
+    pub(crate) fn may_resend(&self) -> bool {
+        let upsert_on_target = self.prefer.resolution.is_some() && self.url.on_conflict.is_some();
+        crate::retry::may_resend(&self.method, upsert_on_target, self.idempotent)
+    }
+
+    /// The `Accept` value the request will carry, given its output shape's.
+    pub(crate) fn effective_accept(
+        &self,
+        shape_accept: Option<&'static str>,
+    ) -> Option<HeaderValue> {
+        // Constants, so the common values are not validated byte by byte on every request.
+        const OBJECT_VALUE: HeaderValue = HeaderValue::from_static(OBJECT);
+        const OBJECT_STRIPPED_VALUE: HeaderValue = HeaderValue::from_static(OBJECT_STRIPPED);
+        const ARRAY_STRIPPED_VALUE: HeaderValue = HeaderValue::from_static(ARRAY_STRIPPED);
+        match (&self.accept, shape_accept, self.strip_nulls) {
+            (Some(a), _, _) => Some(a.clone()),
+            (None, Some(OBJECT), true) => Some(OBJECT_STRIPPED_VALUE),
+            (None, _, true) => Some(ARRAY_STRIPPED_VALUE),
+            (None, Some(OBJECT), false) => Some(OBJECT_VALUE),
+            (None, Some(a), false) => Some(HeaderValue::from_static(a)),
+            (None, None, false) => None,
+        }
+    }
+
+    /// The key of this request's header map in the memo.
+    pub(crate) fn header_key(&self, shape_accept: Option<&'static str>) -> HeaderKey {
+        HeaderKey {
+            reads: self.method == Method::GET || self.method == Method::HEAD,
+            prefer: self.prefer,
+            accept: self.effective_accept(shape_accept),
+        }
+    }
+
+    /// The request ready to send, or the first problem found while building it. The URL and
+    /// the header map come from the client's memo when this shape was built before.
+    pub(crate) fn prepare(
+        mut self: Box<Self>,
+        defaults: &Defaults,
+        memo: &Memo,
+        shape_accept: Option<&'static str>,
+    ) -> Result<Prepared> {
+        if let Some(err) = self.error.take() {
+            return Err(Error::InvalidRequest(err));
+        }
+        if let Some(msg) = defaults.error {
+            return Err(Error::invalid(msg));
+        }
+        let (url, headers) = memo.get(defaults, &self.url, &self.header_key(shape_accept))?;
+        let may_resend = self.may_resend();
+        let parts = *self;
+        Ok(Prepared {
+            target: parts.url.target,
+            method: parts.method,
+            url,
+            headers,
+            extra: parts.headers,
+            body: parts.body,
+            timeout: parts.timeout.or(defaults.timeout),
+            retry: parts.retry,
+            may_resend,
+        })
+    }
+}
+
+/// A request ready to send: [`Prepared::request`] makes a `reqwest::Request` from it as often
+/// as attempts need, without building anything again.
+pub(crate) struct Prepared {
+    /// What it addresses (named in the transport's span).
+    pub(crate) target: Target,
+    pub(crate) method: Method,
+    /// Shared with the client's memo of request shapes.
+    pub(crate) url: Arc<url::Url>,
+    /// The client's headers with the profile, content type, `Prefer` and `Accept` of this shape.
+    pub(crate) headers: Arc<HeaderMap>,
+    /// This request's own headers (`.header(..)`), applied last.
+    pub(crate) extra: Option<Box<HeaderMap>>,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) timeout: Option<Duration>,
+    /// `Some(false)` disables retries.
+    pub(crate) retry: Option<bool>,
+    /// Whether it may be sent again once it may have reached the server.
+    pub(crate) may_resend: bool,
+}
+
+impl Prepared {
+    /// A request for one attempt, keeping everything for the next.
+    pub(crate) fn request(&self) -> reqwest::Request {
+        assemble(
+            self.method.clone(),
+            url::Url::clone(&self.url),
+            HeaderMap::clone(&self.headers),
+            self.extra.as_deref(),
+            self.body.clone(),
+            self.timeout,
+        )
+    }
+
+    /// The request, for the last (or only) use: what `build()` returns.
+    pub(crate) fn into_request(self) -> reqwest::Request {
+        let Prepared {
+            target: _,
+            method,
+            url,
+            headers,
+            extra,
+            body,
+            timeout,
+            retry: _,
+            may_resend: _,
+        } = self;
+        let url = Arc::try_unwrap(url).unwrap_or_else(|shared| url::Url::clone(&shared));
+        let headers = Arc::try_unwrap(headers).unwrap_or_else(|shared| HeaderMap::clone(&shared));
+        assemble(method, url, headers, extra.as_deref(), body, timeout)
+    }
+}
+
+#[inline]
+fn assemble(
+    method: Method,
+    url: url::Url,
+    mut headers: HeaderMap,
+    extra: Option<&HeaderMap>,
+    body: Option<Bytes>,
+    timeout: Option<Duration>,
+) -> reqwest::Request {
+    for (name, value) in extra.into_iter().flatten() {
+        headers.insert(name.clone(), value.clone());
+    }
+    let mut request = reqwest::Request::new(method, url);
+    *request.headers_mut() = headers;
+    if let Some(body) = body {
+        *request.body_mut() = Some(reqwest::Body::from(body));
+    }
+    if let Some(t) = timeout {
+        *request.timeout_mut() = Some(t);
+    }
+    request
+}
+
+/// Shows the parts, never header values (they may hold secrets) nor the body (row data).
+impl fmt::Debug for RequestParts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RequestParts {
+            method,
+            url,
+            prefer,
+            accept,
+            strip_nulls,
+            headers,
+            body,
+            timeout,
+            retry,
+            idempotent,
+            error,
+        } = self;
+        let header_names: Vec<&str> = headers
+            .iter()
+            .flat_map(|h| h.keys())
+            .map(|k| k.as_str())
+            .collect();
+        f.debug_struct("RequestParts")
+            .field("method", method)
+            .field("url", url)
+            .field("prefer", &prefer.header_value())
+            .field("accept", accept)
+            .field("strip_nulls", strip_nulls)
+            .field("header_names", &header_names)
+            .field("body_bytes", &body.as_ref().map(Bytes::len))
+            .field("timeout", timeout)
+            .field("retry", retry)
+            .field("idempotent", idempotent)
+            .field("error", error)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// URL parsing drops tab and newline, so `..\n` used to request the parent path.
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        for name in ["..\n", "..\t", "a\rb", "t\u{7f}", ".", "..", ""] {
+            let parts = RequestParts::new(Method::GET, Target::Table(name.into()));
+            assert!(parts.error.is_some(), "{name:?}");
+        }
+        let parts = RequestParts::new(Method::GET, Target::Rpc("my fn.v2".into()));
+        assert!(parts.error.is_none());
+    }
+}
