@@ -89,7 +89,9 @@ impl RequestParts {
         let name = parts.url.target.name();
         if name.is_empty() {
             parts.fail(Error::invalid("table or function name is empty"));
-        } else if name.chars().any(char::is_control) {
+        } else if !name.bytes().all(|b| (0x20..0x7f).contains(&b))
+            && name.chars().any(char::is_control)
+        {
             // URL parsing drops tab and newline before it looks at the path, so "..\n" would
             // become ".." below: refuse control characters first.
             parts.fail(Error::invalid(
@@ -199,18 +201,18 @@ impl RequestParts {
             return Err(Error::invalid(msg));
         }
         let (url, headers) = memo.get(defaults, &self.url, &self.header_key(shape_accept))?;
-        let may_resend = self.may_resend();
-        let parts = *self;
+        // Fields are taken out one by one: moving the whole parts out of their box would copy
+        // them, and this runs for every request.
         Ok(Prepared {
-            target: parts.url.target,
-            method: parts.method,
+            may_resend: self.may_resend(),
+            target: std::mem::replace(&mut self.url.target, Target::Table(Text::const_new(""))),
+            method: std::mem::replace(&mut self.method, Method::GET),
             url,
             headers,
-            extra: parts.headers,
-            body: parts.body,
-            timeout: parts.timeout.or(defaults.timeout),
-            retry: parts.retry,
-            may_resend,
+            extra: self.headers.take(),
+            body: self.body.take(),
+            timeout: self.timeout.or(defaults.timeout),
+            retry: self.retry,
         })
     }
 }
@@ -261,6 +263,8 @@ impl Prepared {
             retry: _,
             may_resend: _,
         } = self;
+        // Usually shared with the memo, so a copy is made; a URL too long to be remembered is
+        // handed over as it is.
         let url = Arc::try_unwrap(url).unwrap_or_else(|shared| url::Url::clone(&shared));
         let headers = Arc::try_unwrap(headers).unwrap_or_else(|shared| HeaderMap::clone(&shared));
         assemble(method, url, headers, extra.as_deref(), body, timeout)
