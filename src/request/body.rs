@@ -1,20 +1,19 @@
 //! Serializing a JSON body once, and the facts about it that a request needs (the `columns` of
 //! a bulk body), without building a `serde_json::Value` or scanning the bytes again.
 //!
-//! [`to_json`] serializes with `serde_json` (the bytes are exactly `serde_json::to_vec`'s) through
-//! a thin observer that notes the keys of the objects inside a top-level array as they are
-//! written. Shapes it cannot observe exactly (an element written as a map with non-string keys,
-//! an enum variant, a raw JSON value) fall back to [`array_columns`], a scan of the bytes.
+//! [`to_json`] writes with `serde_json` through [`Observer`], a [`Formatter`] that hands every
+//! write to `CompactFormatter` (so the bytes are exactly `serde_json::to_vec`'s) and notes on the
+//! way the keys of the objects inside a top-level array. It sees the JSON being written, not the
+//! Rust values, so structs, maps, enums and flattened fields all look alike to it. What it cannot
+//! read exactly (a map key written as a number, a raw JSON fragment) falls back to
+//! [`array_columns`], a scan of the bytes.
 
-use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt::Display;
 use std::io;
 
-use serde::ser::{
-    Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeTuple, SerializeTupleStruct,
-    Serializer,
-};
+use serde::ser::{Serialize, Serializer};
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
 use crate::error::{Error, Result};
 
@@ -28,15 +27,34 @@ pub(crate) struct JsonBody {
 /// objects on the way. For an array whose length is known, the buffer is sized once from the
 /// first elements instead of doubling (less copying, and a peak near the body's own size).
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<JsonBody> {
+    let (bytes, keys) = write(value)?;
+    let columns = match keys {
+        Some(keys) => columns_param(keys.iter().map(String::as_str)),
+        None => array_columns(&bytes),
+    };
+    Ok(JsonBody { bytes, columns })
+}
+
+/// The bytes of `value`, and the keys of its top-level array's objects in first-seen order
+/// (`None` when they could not be read exactly).
+fn write<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<(Vec<u8>, Option<Vec<String>>)> {
     let progress = Progress::default();
-    let state = RefCell::new(Keys::default());
-    let mut ser = serde_json::Serializer::new(Sink {
+    let mut observer = Observer {
+        progress: &progress,
+        depth: 0,
+        top_array: false,
+        key: Key::None,
+        text: String::new(),
+        keys: Keys::default(),
+        fallback: false,
+    };
+    let sink = Sink {
         buf: Vec::with_capacity(128),
         progress: &progress,
-    });
+    };
+    let mut ser = serde_json::Serializer::with_formatter(sink, &mut observer);
     value.serialize(Top {
         inner: &mut ser,
-        state: &state,
         progress: &progress,
     })?;
     let mut bytes = ser.into_inner().buf;
@@ -45,13 +63,7 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Js
     if spare > 64 * 1024 && spare > bytes.len() / 4 {
         bytes.shrink_to_fit();
     }
-    let keys = state.into_inner();
-    let columns = if keys.fallback {
-        array_columns(&bytes)
-    } else {
-        columns_param(keys.list.iter().map(|k| k.as_ref()))
-    };
-    Ok(JsonBody { bytes, columns })
+    Ok((bytes, (!observer.fallback).then_some(observer.keys.list)))
 }
 
 /// How far serialization of a top-level array has come; read by [`Sink`] when it must grow.
@@ -117,56 +129,23 @@ impl io::Write for Sink<'_> {
 /// The keys seen so far, in first-seen order.
 #[derive(Default)]
 struct Keys {
-    list: Vec<Cow<'static, str>>,
+    list: Vec<String>,
     /// Where the current element's next key most likely sits in `list` (elements of one type
-    /// write the same keys in the same order).
+    /// write the same keys in the same order, so this is usually the only comparison).
     cursor: usize,
-    /// The element shapes could not be followed: scan the bytes instead.
-    fallback: bool,
 }
 
 impl Keys {
-    fn start_object(&mut self) {
-        self.cursor = 0;
-    }
-
     #[inline]
-    fn static_key(&mut self, key: &'static str) {
-        // Field names of one struct type are the same literals every time: compare pointers.
-        if let Some(Cow::Borrowed(k)) = self.list.get(self.cursor) {
-            if std::ptr::eq(*k, key) {
-                self.cursor += 1;
-                return;
-            }
+    fn note(&mut self, key: &str) {
+        if self.list.get(self.cursor).is_some_and(|k| k == key) {
+            self.cursor += 1;
+            return;
         }
-        self.static_key_slow(key);
-    }
-
-    fn static_key_slow(&mut self, key: &'static str) {
-        if let Some(k) = self.list.get(self.cursor) {
-            if k.as_ref() == key {
-                self.cursor += 1;
-                return;
-            }
-        }
-        self.find_or_push(key, Cow::Borrowed);
-    }
-
-    fn owned_key(&mut self, key: &str) {
-        if let Some(k) = self.list.get(self.cursor) {
-            if k.as_ref() == key {
-                self.cursor += 1;
-                return;
-            }
-        }
-        self.find_or_push(key, |k| Cow::Owned(k.to_owned()));
-    }
-
-    fn find_or_push<'k>(&mut self, key: &'k str, own: impl FnOnce(&'k str) -> Cow<'static, str>) {
-        match self.list.iter().position(|k| k.as_ref() == key) {
+        match self.list.iter().position(|k| k == key) {
             Some(at) => self.cursor = at + 1,
             None => {
-                self.list.push(own(key));
+                self.list.push(key.to_owned());
                 self.cursor = self.list.len();
             }
         }
@@ -192,349 +171,316 @@ fn columns_param<'k>(keys: impl Iterator<Item = &'k str> + Clone) -> Result<Opti
     Ok((!out.is_empty()).then_some(out))
 }
 
-/// Forwards every call of the scalar methods of [`Serializer`] to `self.inner`.
-macro_rules! forward_scalars {
-    () => {
-        fn serialize_bool(self, v: bool) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_bool(v)
-        }
-        fn serialize_i8(self, v: i8) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_i8(v)
-        }
-        fn serialize_i16(self, v: i16) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_i16(v)
-        }
-        fn serialize_i32(self, v: i32) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_i32(v)
-        }
-        fn serialize_i64(self, v: i64) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_i64(v)
-        }
-        fn serialize_i128(self, v: i128) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_i128(v)
-        }
-        fn serialize_u8(self, v: u8) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_u8(v)
-        }
-        fn serialize_u16(self, v: u16) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_u16(v)
-        }
-        fn serialize_u32(self, v: u32) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_u32(v)
-        }
-        fn serialize_u64(self, v: u64) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_u64(v)
-        }
-        fn serialize_u128(self, v: u128) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_u128(v)
-        }
-        fn serialize_f32(self, v: f32) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_f32(v)
-        }
-        fn serialize_f64(self, v: f64) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_f64(v)
-        }
-        fn serialize_char(self, v: char) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_char(v)
-        }
-        fn serialize_str(self, v: &str) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_str(v)
-        }
-        fn serialize_bytes(self, v: &[u8]) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_bytes(v)
-        }
-        fn serialize_none(self) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_none()
-        }
-        fn serialize_unit(self) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_unit()
-        }
-        fn serialize_unit_struct(self, name: &'static str) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_unit_struct(name)
-        }
-        fn serialize_unit_variant(
-            self,
-            name: &'static str,
-            index: u32,
-            variant: &'static str,
-        ) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.serialize_unit_variant(name, index, variant)
-        }
-        fn collect_str<V: Display + ?Sized>(self, v: &V) -> std::result::Result<S::Ok, S::Error> {
-            self.inner.collect_str(v)
-        }
-        fn is_human_readable(&self) -> bool {
-            self.inner.is_human_readable()
-        }
-    };
+/// Follows the JSON as `serde_json` writes it, collecting the keys of the objects that are
+/// elements of a top-level array (depth 2), and counting those elements for [`Sink`].
+struct Observer<'p> {
+    progress: &'p Progress,
+    /// Arrays and objects open around the current write.
+    depth: usize,
+    /// The top-level value is an array: only then are keys at depth 2 columns.
+    top_array: bool,
+    /// How much is known of the element key being written.
+    key: Key,
+    /// The unescaped text of that key, once it is not simply the expected next key.
+    text: String,
+    keys: Keys,
+    /// Something was written that this cannot read exactly: scan the bytes instead.
+    fallback: bool,
 }
 
-/// The top-level value: only an array (sequence, tuple) is followed into.
-struct Top<'k, S> {
+impl Observer<'_> {
+    /// The innermost open value is an element of the top-level array.
+    #[inline]
+    fn in_element(&self) -> bool {
+        self.depth == 2 && self.top_array
+    }
+
+    /// A write that is not string text: inside a key (a number or `true` as a map key,
+    /// converted by `serde_json`'s own rules), the key is not known exactly.
+    #[inline]
+    fn not_text(&mut self) {
+        if self.key != Key::None {
+            self.fallback = true;
+        }
+    }
+
+    /// A piece of string text. Inside an element's key, it is first compared with the key
+    /// expected next (the common case, without a copy), else collected. (`inline(always)`,
+    /// like `same` and `write_string_fragment`: this runs for every string, and LLVM's choice
+    /// to call it out of line cost as much as the rest of the observer.)
+    #[inline(always)]
+    fn key_piece(&mut self, s: &str) {
+        match self.key {
+            Key::None => {}
+            Key::Start
+                if self
+                    .keys
+                    .list
+                    .get(self.keys.cursor)
+                    .is_some_and(|k| same(k, s)) =>
+            {
+                self.key = Key::Expected;
+            }
+            _ => self.collect_key(s),
+        }
+    }
+
+    /// The rest of [`Self::key_piece`]: the key is not simply the expected one (or not yet
+    /// known to be: a key with escapes comes in several pieces).
+    #[inline(never)]
+    fn collect_key(&mut self, s: &str) {
+        match self.key {
+            Key::Start => self.text.clear(),
+            Key::Expected => {
+                self.text.clear();
+                let expected = self.keys.list.get(self.keys.cursor);
+                self.text.push_str(expected.map_or("", String::as_str));
+            }
+            Key::None | Key::Text => {}
+        }
+        self.text.push_str(s);
+        self.key = Key::Text;
+    }
+}
+
+/// `a == b` without a call to `memcmp`, which is a measurable part of a row's cost: keys are
+/// short, and two overlapping 8- or 4-byte comparisons cover any length from 4 to 16.
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && match a.len() {
+            8..=16 => {
+                a.first_chunk::<8>() == b.first_chunk::<8>()
+                    && a.last_chunk::<8>() == b.last_chunk::<8>()
+            }
+            4..=7 => {
+                a.first_chunk::<4>() == b.first_chunk::<4>()
+                    && a.last_chunk::<4>() == b.last_chunk::<4>()
+            }
+            _ => a == b,
+        }
+}
+
+/// The state of an element's key being written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// No element key is being written.
+    None,
+    /// An element key is open; no text yet.
+    Start,
+    /// The text so far is the key expected next (`Keys::list[Keys::cursor]`).
+    Expected,
+    /// The text so far is in `Observer::text`.
+    Text,
+}
+
+/// The character a JSON escape stands for.
+fn unescape(escape: &CharEscape) -> char {
+    match escape {
+        CharEscape::Quote => '"',
+        CharEscape::ReverseSolidus => '\\',
+        CharEscape::Solidus => '/',
+        CharEscape::Backspace => '\u{8}',
+        CharEscape::FormFeed => '\u{c}',
+        CharEscape::LineFeed => '\n',
+        CharEscape::CarriageReturn => '\r',
+        CharEscape::Tab => '\t',
+        CharEscape::AsciiControl(byte) => char::from(*byte),
+    }
+}
+
+/// Formatter methods that write a value other than string text: noted by
+/// [`Observer::not_text`], then written by `CompactFormatter`.
+macro_rules! not_text {
+    ($($method:ident($($v:ident: $ty:ty)?);)*) => {$(
+        #[inline]
+        fn $method<W: ?Sized + io::Write>(&mut self, w: &mut W $(, $v: $ty)?) -> io::Result<()> {
+            self.not_text();
+            CompactFormatter.$method(w $(, $v)?)
+        }
+    )*};
+}
+
+/// Formatter methods this need not see: written by `CompactFormatter`.
+macro_rules! compact {
+    ($($method:ident($($v:ident: $ty:ty)?);)*) => {$(
+        #[inline]
+        fn $method<W: ?Sized + io::Write>(&mut self, w: &mut W $(, $v: $ty)?) -> io::Result<()> {
+            CompactFormatter.$method(w $(, $v)?)
+        }
+    )*};
+}
+
+impl Formatter for &mut Observer<'_> {
+    not_text! {
+        write_null(); write_bool(v: bool);
+        write_i8(v: i8); write_i16(v: i16); write_i32(v: i32); write_i64(v: i64);
+        write_i128(v: i128); write_u8(v: u8); write_u16(v: u16); write_u32(v: u32);
+        write_u64(v: u64); write_u128(v: u128); write_f32(v: f32); write_f64(v: f64);
+        write_number_str(v: &str); write_byte_array(v: &[u8]);
+    }
+
+    compact! {
+        begin_string(); end_string(); begin_array_value(first: bool);
+        begin_object_value(); end_object_value();
+    }
+
+    #[inline(always)]
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        s: &str,
+    ) -> io::Result<()> {
+        self.key_piece(s);
+        CompactFormatter.write_string_fragment(w, s)
+    }
+
+    #[inline]
+    fn write_char_escape<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: CharEscape,
+    ) -> io::Result<()> {
+        if self.key != Key::None {
+            self.key_piece(unescape(&escape).encode_utf8(&mut [0; 4]));
+        }
+        CompactFormatter.write_char_escape(w, escape)
+    }
+
+    /// A `RawValue`: JSON this did not see being built.
+    fn write_raw_fragment<W: ?Sized + io::Write>(&mut self, w: &mut W, s: &str) -> io::Result<()> {
+        self.fallback = true;
+        CompactFormatter.write_raw_fragment(w, s)
+    }
+
+    #[inline]
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.not_text();
+        self.top_array |= self.depth == 0;
+        self.depth += 1;
+        CompactFormatter.begin_array(w)
+    }
+
+    #[inline]
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        CompactFormatter.end_array(w)
+    }
+
+    #[inline]
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        // Only the top-level array's values end at depth 1.
+        if self.depth == 1 {
+            self.progress.done.set(self.progress.done.get() + 1);
+        }
+        CompactFormatter.end_array_value(w)
+    }
+
+    #[inline]
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.not_text();
+        self.depth += 1;
+        if self.in_element() {
+            self.keys.cursor = 0;
+        }
+        CompactFormatter.begin_object(w)
+    }
+
+    #[inline]
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        CompactFormatter.end_object(w)
+    }
+
+    #[inline]
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        if self.in_element() {
+            self.key = Key::Start;
+        }
+        CompactFormatter.begin_object_key(w, first)
+    }
+
+    #[inline]
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        match std::mem::replace(&mut self.key, Key::None) {
+            Key::None => {}
+            Key::Start => self.keys.note(""),
+            Key::Expected => self.keys.cursor += 1,
+            Key::Text => self.keys.note(&self.text),
+        }
+        CompactFormatter.end_object_key(w)
+    }
+}
+
+/// Methods of [`Serializer`] that [`Top`] hands to `serde_json` as they are.
+macro_rules! forward {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)*) => {$(
+        fn $method(self $(, $arg: $ty)*) -> std::result::Result<$ok, S::Error> {
+            self.inner.$method($($arg),*)
+        }
+    )*};
+}
+
+/// The top-level value's serializer, there only to tell [`Sink`] how many elements a top-level
+/// array will have (no formatter callback carries the length). Everything below the top level
+/// is written by `serde_json` directly.
+struct Top<'p, S> {
     inner: S,
-    state: &'k RefCell<Keys>,
-    progress: &'k Progress,
+    progress: &'p Progress,
 }
 
-impl<'k, S: Serializer> Serializer for Top<'k, S> {
-    type Ok = S::Ok;
-    type Error = S::Error;
-    type SerializeSeq = Elements<'k, S::SerializeSeq>;
-    type SerializeTuple = Elements<'k, S::SerializeTuple>;
-    type SerializeTupleStruct = Elements<'k, S::SerializeTupleStruct>;
-    type SerializeTupleVariant = S::SerializeTupleVariant;
-    type SerializeMap = S::SerializeMap;
-    type SerializeStruct = S::SerializeStruct;
-    type SerializeStructVariant = S::SerializeStructVariant;
-
-    forward_scalars!();
-
-    fn serialize_some<T: Serialize + ?Sized>(
-        self,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        // serde_json writes a newtype struct as its content.
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        self.inner
-            .serialize_newtype_variant(name, index, variant, value)
-    }
-
-    fn serialize_seq(
-        self,
-        len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeSeq, S::Error> {
-        let inner = self.inner.serialize_seq(len)?;
-        Ok(Elements::new(inner, len, self.state, self.progress))
-    }
-
-    fn serialize_tuple(self, len: usize) -> std::result::Result<Self::SerializeTuple, S::Error> {
-        let inner = self.inner.serialize_tuple(len)?;
-        Ok(Elements::new(inner, Some(len), self.state, self.progress))
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeTupleStruct, S::Error> {
-        let inner = self.inner.serialize_tuple_struct(name, len)?;
-        Ok(Elements::new(inner, Some(len), self.state, self.progress))
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeTupleVariant, S::Error> {
-        self.inner
-            .serialize_tuple_variant(name, index, variant, len)
-    }
-
-    fn serialize_map(
-        self,
-        len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeMap, S::Error> {
-        self.inner.serialize_map(len)
-    }
-
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeStruct, S::Error> {
-        self.inner.serialize_struct(name, len)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeStructVariant, S::Error> {
-        self.inner
-            .serialize_struct_variant(name, index, variant, len)
-    }
-}
-
-/// The elements of the top-level array: each one is written through [`Element`].
-struct Elements<'k, C> {
-    inner: C,
-    state: &'k RefCell<Keys>,
-    progress: &'k Progress,
-}
-
-impl<'k, C> Elements<'k, C> {
-    fn new(inner: C, len: Option<usize>, state: &'k RefCell<Keys>, progress: &'k Progress) -> Self {
-        progress.total.set(len.unwrap_or(0));
-        Elements {
-            inner,
-            state,
-            progress,
-        }
-    }
-
-    fn element<'v, T: ?Sized>(&self, value: &'v T) -> Element<'k, 'v, T> {
-        Element {
-            value,
-            state: self.state,
-        }
-    }
-
-    fn done(&self) {
-        self.progress.done.set(self.progress.done.get() + 1);
-    }
-}
-
-impl<C: SerializeSeq> SerializeSeq for Elements<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> std::result::Result<(), C::Error> {
-        self.inner.serialize_element(&self.element(value))?;
-        self.done();
-        Ok(())
-    }
-
-    fn end(self) -> std::result::Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: SerializeTuple> SerializeTuple for Elements<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> std::result::Result<(), C::Error> {
-        self.inner.serialize_element(&self.element(value))?;
-        self.done();
-        Ok(())
-    }
-
-    fn end(self) -> std::result::Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-impl<C: SerializeTupleStruct> SerializeTupleStruct for Elements<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> std::result::Result<(), C::Error> {
-        self.inner.serialize_field(&self.element(value))?;
-        self.done();
-        Ok(())
-    }
-
-    fn end(self) -> std::result::Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-/// One element of the top-level array, written through [`ElementSer`].
-struct Element<'k, 'v, T: ?Sized> {
-    value: &'v T,
-    state: &'k RefCell<Keys>,
-}
-
-impl<T: Serialize + ?Sized> Serialize for Element<'_, '_, T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        self.value.serialize(ElementSer {
-            inner: serializer,
-            state: self.state,
-        })
-    }
-}
-
-/// Serializes one element, noting its keys when it is an object.
-struct ElementSer<'k, S> {
-    inner: S,
-    state: &'k RefCell<Keys>,
-}
-
-impl<S> ElementSer<'_, S> {
-    /// The element is an object whose keys this observer cannot read exactly.
-    fn unobservable(&self) {
-        self.state.borrow_mut().fallback = true;
-    }
-}
-
-impl<'k, S: Serializer> Serializer for ElementSer<'k, S> {
+impl<S: Serializer> Serializer for Top<'_, S> {
     type Ok = S::Ok;
     type Error = S::Error;
     type SerializeSeq = S::SerializeSeq;
     type SerializeTuple = S::SerializeTuple;
     type SerializeTupleStruct = S::SerializeTupleStruct;
     type SerializeTupleVariant = S::SerializeTupleVariant;
-    type SerializeMap = MapKeys<'k, S::SerializeMap>;
-    type SerializeStruct = StructKeys<'k, S::SerializeStruct>;
+    type SerializeMap = S::SerializeMap;
+    type SerializeStruct = S::SerializeStruct;
     type SerializeStructVariant = S::SerializeStructVariant;
 
-    forward_scalars!();
-
-    fn serialize_some<T: Serialize + ?Sized>(
-        self,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        value.serialize(self)
+    forward! {
+        serialize_bool(v: bool) -> S::Ok;
+        serialize_i8(v: i8) -> S::Ok;
+        serialize_i16(v: i16) -> S::Ok;
+        serialize_i32(v: i32) -> S::Ok;
+        serialize_i64(v: i64) -> S::Ok;
+        serialize_i128(v: i128) -> S::Ok;
+        serialize_u8(v: u8) -> S::Ok;
+        serialize_u16(v: u16) -> S::Ok;
+        serialize_u32(v: u32) -> S::Ok;
+        serialize_u64(v: u64) -> S::Ok;
+        serialize_u128(v: u128) -> S::Ok;
+        serialize_f32(v: f32) -> S::Ok;
+        serialize_f64(v: f64) -> S::Ok;
+        serialize_char(v: char) -> S::Ok;
+        serialize_str(v: &str) -> S::Ok;
+        serialize_bytes(v: &[u8]) -> S::Ok;
+        serialize_none() -> S::Ok;
+        serialize_unit() -> S::Ok;
+        serialize_unit_struct(name: &'static str) -> S::Ok;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> S::Ok;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize)
+            -> S::SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> S::SerializeMap;
+        serialize_struct(name: &'static str, len: usize) -> S::SerializeStruct;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize)
+            -> S::SerializeStructVariant;
     }
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        value.serialize(self)
-    }
-
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        value: &T,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        self.unobservable(); // `{"Variant": ...}`
-        self.inner
-            .serialize_newtype_variant(name, index, variant, value)
-    }
-
-    fn serialize_seq(
-        self,
-        len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeSeq, S::Error> {
+    fn serialize_seq(self, len: Option<usize>) -> std::result::Result<S::SerializeSeq, S::Error> {
+        self.progress.total.set(len.unwrap_or(0));
         self.inner.serialize_seq(len)
     }
 
-    fn serialize_tuple(self, len: usize) -> std::result::Result<Self::SerializeTuple, S::Error> {
+    fn serialize_tuple(self, len: usize) -> std::result::Result<S::SerializeTuple, S::Error> {
+        self.progress.total.set(len);
         self.inner.serialize_tuple(len)
     }
 
@@ -542,295 +488,41 @@ impl<'k, S: Serializer> Serializer for ElementSer<'k, S> {
         self,
         name: &'static str,
         len: usize,
-    ) -> std::result::Result<Self::SerializeTupleStruct, S::Error> {
+    ) -> std::result::Result<S::SerializeTupleStruct, S::Error> {
+        self.progress.total.set(len);
         self.inner.serialize_tuple_struct(name, len)
     }
 
-    fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeTupleVariant, S::Error> {
-        self.unobservable();
-        self.inner
-            .serialize_tuple_variant(name, index, variant, len)
-    }
-
-    fn serialize_map(
-        self,
-        len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeMap, S::Error> {
-        self.state.borrow_mut().start_object();
-        Ok(MapKeys {
-            inner: self.inner.serialize_map(len)?,
-            state: self.state,
-        })
-    }
-
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeStruct, S::Error> {
-        // serde_json's own markers (raw values, arbitrary-precision numbers) are not objects.
-        let observe =
-            !(name.as_bytes().first() == Some(&b'$') && name.starts_with("$serde_json::"));
-        if observe {
-            self.state.borrow_mut().start_object();
-        } else {
-            self.unobservable();
-        }
-        Ok(StructKeys {
-            inner: self.inner.serialize_struct(name, len)?,
-            state: self.state,
-            observe,
-        })
-    }
-
-    fn serialize_struct_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> std::result::Result<Self::SerializeStructVariant, S::Error> {
-        self.unobservable();
-        self.inner
-            .serialize_struct_variant(name, index, variant, len)
-    }
-}
-
-/// The fields of a struct element: their names are its keys.
-struct StructKeys<'k, C> {
-    inner: C,
-    state: &'k RefCell<Keys>,
-    observe: bool,
-}
-
-impl<C: SerializeStruct> SerializeStruct for StructKeys<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> std::result::Result<(), C::Error> {
-        if self.observe {
-            self.state.borrow_mut().static_key(key);
-        }
-        self.inner.serialize_field(key, value)
-    }
-
-    fn skip_field(&mut self, key: &'static str) -> std::result::Result<(), C::Error> {
-        self.inner.skip_field(key)
-    }
-
-    fn end(self) -> std::result::Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-/// The entries of a map element: string keys are noted, any other kind of key sends the body
-/// to the byte scan (serde_json turns numbers and the like into key text by its own rules).
-struct MapKeys<'k, C> {
-    inner: C,
-    state: &'k RefCell<Keys>,
-}
-
-impl<C: SerializeMap> SerializeMap for MapKeys<'_, C> {
-    type Ok = C::Ok;
-    type Error = C::Error;
-
-    fn serialize_key<T: Serialize + ?Sized>(
-        &mut self,
-        key: &T,
-    ) -> std::result::Result<(), C::Error> {
-        let mut state = self.state.borrow_mut();
-        if key.serialize(KeyText(&mut state)).is_err() {
-            state.fallback = true;
-        }
-        drop(state);
-        self.inner.serialize_key(key)
-    }
-
-    fn serialize_value<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> std::result::Result<(), C::Error> {
-        self.inner.serialize_value(value)
-    }
-
-    fn end(self) -> std::result::Result<C::Ok, C::Error> {
-        self.inner.end()
-    }
-}
-
-/// Reads a map key that is a string (directly or inside a newtype); refuses anything else.
-struct KeyText<'s>(&'s mut Keys);
-
-/// The refusal of [`KeyText`]: the key is not a plain string.
-#[derive(Debug)]
-struct NotAString;
-
-impl Display for NotAString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("map key is not a string")
-    }
-}
-
-impl std::error::Error for NotAString {}
-
-impl serde::ser::Error for NotAString {
-    fn custom<T: Display>(_msg: T) -> Self {
-        NotAString
-    }
-}
-
-impl Serializer for KeyText<'_> {
-    type Ok = ();
-    type Error = NotAString;
-    type SerializeSeq = serde::ser::Impossible<(), NotAString>;
-    type SerializeTuple = serde::ser::Impossible<(), NotAString>;
-    type SerializeTupleStruct = serde::ser::Impossible<(), NotAString>;
-    type SerializeTupleVariant = serde::ser::Impossible<(), NotAString>;
-    type SerializeMap = serde::ser::Impossible<(), NotAString>;
-    type SerializeStruct = serde::ser::Impossible<(), NotAString>;
-    type SerializeStructVariant = serde::ser::Impossible<(), NotAString>;
-
-    fn serialize_str(self, v: &str) -> std::result::Result<(), NotAString> {
-        self.0.owned_key(v);
-        Ok(())
+    // serde_json writes `Some(x)` and a newtype struct as `x`: the array may be inside.
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> std::result::Result<S::Ok, S::Error> {
+        v.serialize(self)
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
-        value: &T,
-    ) -> std::result::Result<(), NotAString> {
-        value.serialize(self)
+        v: &T,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        v.serialize(self)
     }
 
-    fn serialize_bool(self, _v: bool) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_i8(self, _v: i8) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_i16(self, _v: i16) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_i32(self, _v: i32) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_i64(self, _v: i64) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_u8(self, _v: u8) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_u16(self, _v: u16) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_u32(self, _v: u32) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_u64(self, _v: u64) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_f32(self, _v: f32) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_f64(self, _v: f64) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_char(self, _v: char) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_bytes(self, _v: &[u8]) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_none(self) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_some<T: Serialize + ?Sized>(
-        self,
-        _value: &T,
-    ) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_unit(self) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-    ) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
-    }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> std::result::Result<(), NotAString> {
-        Err(NotAString)
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.inner
+            .serialize_newtype_variant(name, index, variant, v)
     }
-    fn serialize_seq(
-        self,
-        _len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeSeq, NotAString> {
-        Err(NotAString)
+
+    fn collect_str<T: Display + ?Sized>(self, v: &T) -> std::result::Result<S::Ok, S::Error> {
+        self.inner.collect_str(v)
     }
-    fn serialize_tuple(self, _len: usize) -> std::result::Result<Self::SerializeTuple, NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> std::result::Result<Self::SerializeTupleStruct, NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> std::result::Result<Self::SerializeTupleVariant, NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_map(
-        self,
-        _len: Option<usize>,
-    ) -> std::result::Result<Self::SerializeMap, NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> std::result::Result<Self::SerializeStruct, NotAString> {
-        Err(NotAString)
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> std::result::Result<Self::SerializeStructVariant, NotAString> {
-        Err(NotAString)
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
     }
 }
 
@@ -1120,5 +812,74 @@ mod tests {
         );
         let body = serde_json::to_vec(&json!([{"a\"b": 1}])).unwrap();
         assert!(array_columns(&body).is_err());
+    }
+
+    /// The keys are read from the formatter, not from the byte scan, for what serializes as
+    /// plain objects: derived structs (with skipped and flattened fields), maps, enums.
+    #[test]
+    fn common_shapes_need_no_byte_scan() {
+        fn observed<T: Serialize + ?Sized>(value: &T) -> Option<Vec<String>> {
+            write(value).unwrap().1
+        }
+        let row = |n| Row {
+            user_id: n,
+            grant_id: "g",
+            notes: (n == 2).then_some("n"),
+        };
+        assert_eq!(
+            observed(&[row(1), row(2), row(3)]),
+            Some(vec!["user_id".into(), "grant".into(), "notes".into()])
+        );
+        let mut extra = std::collections::BTreeMap::new();
+        extra.insert("z\tq".to_owned(), 1);
+        assert_eq!(
+            observed(&[Flat { id: 1, extra }]),
+            Some(vec!["id".into(), "z\tq".into()])
+        );
+        assert!(observed(&[Shape::Struct { a: 1 }, Shape::Newtype(1)]).is_some());
+        assert!(observed(&json!([{"a\"b": {"c": [1, {"d": 2}]}}, "x"])).is_some());
+        assert_eq!(observed(&json!({"a": 1})), Some(vec![]));
+        // Map keys that serde_json writes from numbers or booleans: the scan reads them.
+        let mut by_bool = std::collections::BTreeMap::new();
+        by_bool.insert(true, 1);
+        assert_eq!(observed(&[by_bool.clone()]), None);
+        assert_eq!(same_as_scan(&[by_bool]).unwrap(), r#""true""#);
+    }
+
+    /// serde_json's `raw_value` feature is on in tests (axum, a dev-dependency, enables it):
+    /// a raw fragment anywhere sends the body to the byte scan.
+    #[test]
+    fn raw_values_fall_back_to_the_byte_scan() {
+        use serde_json::value::RawValue;
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+
+        #[derive(serde::Serialize)]
+        struct WithRaw {
+            id: u8,
+            extra: Box<RawValue>,
+        }
+
+        let rows = [
+            WithRaw {
+                id: 1,
+                extra: raw(r#"{"x":[{"y":1}]}"#),
+            },
+            WithRaw {
+                id: 2,
+                extra: raw("null"),
+            },
+        ];
+        assert_eq!(write(&rows).unwrap().1, None);
+        assert_eq!(same_as_scan(&rows).unwrap(), r#""id","extra""#);
+        let elements = [raw(r#"{"a":1,"b":{"c":2}}"#), raw(r#"{"d":[]}"#)];
+        assert_eq!(same_as_scan(&elements).unwrap(), r#""a","b","d""#);
+        assert_eq!(
+            same_as_scan(&raw(r#"[{"k":1},{"j":2,"k":3}]"#)).unwrap(),
+            r#""k","j""#
+        );
+        assert_eq!(same_as_scan(&(raw("[1]"), 2)), None);
+        let quoted = [raw(r#"{"a\"b":1}"#)];
+        assert!(to_json(&quoted).unwrap().columns.is_err());
+        same_as_scan(&quoted);
     }
 }
