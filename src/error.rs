@@ -70,8 +70,7 @@ impl fmt::Display for Error {
                 write!(f, "http status {status} without a PostgREST error body")
             }
             Error::Redirect(r) => fmt::Display::fmt(r, f),
-            Error::Timeout(_) => f.write_str("request timed out"),
-            Error::Transport(_) => f.write_str("request failed in transport"),
+            Error::Timeout(t) | Error::Transport(t) => fmt::Display::fmt(t, f),
             Error::Decode(_) => f.write_str("could not decode the response"),
             Error::InvalidRequest(b) => write!(f, "invalid request: {b}"),
         }
@@ -81,7 +80,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Timeout(t) | Error::Transport(t) => Some(t),
+            // The transport error's text is this error's: its cause comes next.
+            Error::Timeout(t) | Error::Transport(t) => std::error::Error::source(t),
             Error::Decode(d) => Some(&**d),
             // The message is already in this error's text: its cause comes next.
             Error::InvalidRequest(b) => b.cause(),
@@ -457,18 +457,51 @@ impl std::error::Error for PostgrestError {}
 
 /// A failure below HTTP: connecting, sending, reading the body.
 ///
-/// The underlying cause is reachable through [`std::error::Error::source`].
+/// Its text says what failed and where (`connecting to 127.0.0.1:9 failed: connection refused`,
+/// `POST /rest/v1/t on db.example.com: the answer was cut off: connection reset`), never the
+/// query (its values may be row data) nor a header. The underlying cause is reachable through
+/// [`std::error::Error::source`].
 #[derive(Debug)]
 pub struct TransportError {
     inner: reqwest::Error,
+    /// Where it happened; boxed, so that `Error` stays small.
+    place: Option<Box<Place>>,
+}
+
+/// Where a transport failure happened.
+#[derive(Debug)]
+struct Place {
+    /// `host:port` the request went to.
+    host: Box<str>,
+    /// `METHOD /path` of the request, without its query, when known.
+    request: Option<Box<str>>,
 }
 
 impl TransportError {
     pub(crate) fn new(inner: reqwest::Error) -> Self {
-        // reqwest's errors carry the URL; ours never holds a credential, but drop it anyway so
-        // error text stays short.
+        TransportError::of(inner, None, None)
+    }
+
+    /// A failure of a `method` request; where it went is read from the error's URL (or `url`,
+    /// for a body that broke off), which is then dropped: its query may hold row data.
+    pub(crate) fn of(
+        inner: reqwest::Error,
+        method: Option<&reqwest::Method>,
+        url: Option<&url::Url>,
+    ) -> Self {
+        let place = inner.url().or(url).and_then(|u| {
+            let host = u.host_str()?;
+            Some(Box::new(Place {
+                host: match u.port_or_known_default() {
+                    Some(port) => format!("{host}:{port}").into_boxed_str(),
+                    None => host.into(),
+                },
+                request: method.map(|m| format!("{m} {}", u.path()).into_boxed_str()),
+            }))
+        });
         TransportError {
             inner: inner.without_url(),
+            place,
         }
     }
 }
@@ -484,18 +517,45 @@ impl TransportError {
     pub(crate) fn is_request_failure(&self) -> bool {
         self.inner.is_request() || self.inner.is_body() || self.inner.is_connect()
     }
+
+    /// The innermost cause in a few words: an I/O error's kind (`connection refused`), or the
+    /// deepest cause's own text.
+    fn cause(&self) -> Option<String> {
+        let mut deepest = None;
+        let mut source = std::error::Error::source(&self.inner);
+        while let Some(err) = source {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                return Some(io.kind().to_string());
+            }
+            deepest = Some(err);
+            source = err.source();
+        }
+        deepest.map(ToString::to_string)
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = self.place.as_ref().map_or("the server", |p| &p.host);
+        let request = self.place.as_ref().and_then(|p| p.request.as_deref());
         if self.inner.is_connect() {
-            f.write_str("could not connect")
-        } else if self.inner.is_timeout() {
-            f.write_str("timed out")
-        } else if self.inner.is_body() || self.inner.is_decode() {
-            f.write_str("could not read the response body")
+            write!(f, "connecting to {host} failed")?;
         } else {
-            f.write_str("http transport failed")
+            match request {
+                Some(r) => write!(f, "{r} on {host}")?,
+                None => write!(f, "request to {host}")?,
+            }
+            if self.inner.is_timeout() {
+                f.write_str(" timed out")?;
+            } else if self.inner.is_body() || self.inner.is_decode() {
+                f.write_str(": the answer was cut off")?;
+            } else {
+                f.write_str(" failed")?;
+            }
+        }
+        match self.cause() {
+            Some(cause) => write!(f, ": {}", cause.escape_debug()),
+            None => Ok(()),
         }
     }
 }

@@ -14,11 +14,13 @@ use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
 use crate::retry::{should_retry, RetryPolicy};
 
-fn transport(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
-        Error::Timeout(TransportError::new(e))
+fn transport(e: reqwest::Error, method: &reqwest::Method, url: Option<&url::Url>) -> Error {
+    let timeout = e.is_timeout();
+    let t = TransportError::of(e, Some(method), url);
+    if timeout {
+        Error::Timeout(t)
     } else {
-        Error::Transport(TransportError::new(e))
+        Error::Transport(t)
     }
 }
 
@@ -71,6 +73,7 @@ pub(crate) fn send<S: Shape>(
     let run = Run {
         client,
         may_resend: prepared.may_resend,
+        method: prepared.method.clone(),
         prepared: Some(prepared),
         policy,
         fields: traced.then(|| span.clone()),
@@ -91,6 +94,8 @@ struct Run {
     policy: RetryPolicy,
     /// Whether the request may be sent again once it may have reached the server.
     may_resend: bool,
+    /// Named in transport errors (the prepared request may be handed over on the last attempt).
+    method: reqwest::Method,
     /// The call's span, to record fields on; `None` when it is disabled.
     fields: Option<tracing::Span>,
 }
@@ -139,7 +144,13 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             let sent_to = (!run.client.inner.own_http).then(|| request.url().clone());
             (run.client.inner.http.execute(request), sent_to)
         };
-        let outcome = attempt(pending, sent_to, run.client.inner.max_response_bytes).await;
+        let outcome = attempt(
+            pending,
+            &run.method,
+            sent_to,
+            run.client.inner.max_response_bytes,
+        )
+        .await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
@@ -190,12 +201,13 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
 /// redirect (a caller-supplied one), so that a followed redirect is still reported.
 async fn attempt(
     pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    method: &reqwest::Method,
     sent_to: Option<url::Url>,
     limit: usize,
 ) -> Attempt {
     let mut response = match pending.await {
         Ok(r) => r,
-        Err(e) => return Attempt::Failed(transport(e), None),
+        Err(e) => return Attempt::Failed(transport(e, method, None), None),
     };
     let status = response.status();
     if let Some(sent_to) = &sent_to {
@@ -230,7 +242,9 @@ async fn attempt(
             let reason = format!("response body exceeds the limit of {limit} bytes");
             return Attempt::Failed(DecodeError::other(status, &seen, reason), None);
         }
-        Err(Cut::Failed(e)) => return Attempt::Failed(e, None),
+        Err(Cut::Failed(e)) => {
+            return Attempt::Failed(transport(e, method, Some(response.url())), None)
+        }
     };
     let mut headers = std::mem::take(response.headers_mut());
     if status.is_success() {
@@ -249,12 +263,12 @@ async fn attempt(
 enum Cut {
     /// It exceeds the limit: the bytes seen so far.
     TooLarge(Bytes),
-    Failed(Error),
+    Failed(reqwest::Error),
 }
 
 impl From<reqwest::Error> for Cut {
     fn from(e: reqwest::Error) -> Self {
-        Cut::Failed(transport(e))
+        Cut::Failed(e)
     }
 }
 

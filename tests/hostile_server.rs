@@ -259,3 +259,58 @@ async fn a_huge_error_body_is_cut() {
         other => panic!("expected an http error, got {other:?}"),
     }
 }
+
+/// A transport error's text says what failed and where, and never carries the query's values.
+#[tokio::test]
+async fn transport_errors_say_what_failed_and_where() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let client = Client::builder(format!("http://127.0.0.1:{port}"), KEY)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client
+        .from("t")
+        .select("*")
+        .eq("owner", "row-data-sentinel")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("connecting to 127.0.0.1:{port} failed: ")),
+        "{text}"
+    );
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains("sentinel") && !text.contains(KEY), "{text}");
+
+    // A server that sends part of the body, then closes.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{\"a\":";
+            let _ = socket.write_all(head.as_bytes()).await;
+            drop(socket);
+        }
+    });
+    let client = Client::builder(format!("http://{addr}"), KEY)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client
+        .from("t")
+        .select("*")
+        .eq("owner", "row-data-sentinel")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("GET /rest/v1/t on {addr}: the answer was cut off")),
+        "{text}"
+    );
+    assert!(!text.contains("sentinel"), "{text}");
+    assert!(err.may_have_been_applied());
+}

@@ -35,7 +35,7 @@ pub use template::{RequestTemplate, TakesBody};
 use crate::client::Client;
 use crate::error::Result;
 use crate::prefer::Count;
-use crate::request::{Prepared, RequestParts};
+use crate::request::{Prepared, RequestParts, Use};
 use crate::response::{Countable, Counted, Json, NoContent, Retype, RowSet, Rows, Shape};
 
 /// Operation markers for [`Builder`]. They only select which methods a builder offers.
@@ -223,15 +223,16 @@ impl<Op, S: Shape> Builder<Op, S> {
     /// ```
     #[inline]
     pub fn build(self) -> Result<reqwest::Request> {
-        self.prepare().1.map(Prepared::into_request)
+        self.prepare(Use::Build).1.map(Prepared::into_request)
     }
 
     /// The request ready to send, and the client to send it with: the one path `build()` and
     /// `.await` share.
     #[inline]
-    fn prepare(self) -> (Client, Result<Prepared>) {
+    fn prepare(self, usage: Use) -> (Client, Result<Prepared>) {
         let Builder { client, parts, .. } = self;
-        let prepared = parts.prepare(&client.inner.defaults, &client.inner.memo, S::ACCEPT);
+        let inner = &client.inner;
+        let prepared = parts.prepare(&inner.defaults, &inner.memo, S::ACCEPT, usage);
         (client, prepared)
     }
 }
@@ -352,7 +353,7 @@ impl<Op, S: Shape> IntoFuture for Builder<Op, S> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let (client, prepared) = self.prepare();
+        let (client, prepared) = self.prepare(Use::Send);
         crate::transport::send::<S>(client, prepared)
     }
 }

@@ -17,7 +17,7 @@ use url::Url;
 use super::{op, Builder};
 use crate::client::Client;
 use crate::error::{BuildError, Error, Result};
-use crate::request::{to_json, Prepared, UrlParts};
+use crate::request::{to_json, Held, Prepared, UrlParts, Use};
 use crate::response::Shape;
 
 /// Writes whose body a [`RequestTemplate`] can vary: insert, upsert, update and rpc.
@@ -101,11 +101,16 @@ impl<Op: TakesBody, S: Shape> Builder<Op, S> {
         // The template's own URL is the single-object one; bodies with `columns` add theirs.
         parts.url.columns = None;
         let url_parts = parts.url.clone();
-        let prepared = parts.prepare(&client.inner.defaults, &client.inner.memo, S::ACCEPT)?;
+        let inner = &client.inner;
+        let prepared = parts.prepare(&inner.defaults, &inner.memo, S::ACCEPT, Use::Send)?;
+        let shared = |held| match held {
+            Held::Shared(t) => t,
+            Held::Own(t) => Arc::new(t),
+        };
         let headers = match prepared.extra {
-            None => prepared.headers,
+            None => shared(prepared.headers),
             Some(extra) => {
-                let mut merged = HeaderMap::clone(&prepared.headers);
+                let mut merged = HeaderMap::clone(prepared.headers.get());
                 for (name, value) in *extra {
                     if let Some(name) = name {
                         merged.insert(name, value);
@@ -118,7 +123,10 @@ impl<Op: TakesBody, S: Shape> Builder<Op, S> {
             client,
             method: prepared.method,
             parts: url_parts,
-            url: prepared.url,
+            url: match prepared.url {
+                Held::Shared(t) => t,
+                Held::Own(t) => Arc::new(t),
+            },
             headers,
             timeout: prepared.timeout,
             retry: prepared.retry,
@@ -132,7 +140,7 @@ impl<S: Shape> RequestTemplate<S> {
     /// The request for `body`, built without any I/O: what [`send`](RequestTemplate::send)
     /// would send.
     pub fn build<T: Serialize + ?Sized>(&self, body: &T) -> Result<reqwest::Request> {
-        self.prepare(body).map(Prepared::into_request)
+        self.prepare(body, Use::Build).map(Prepared::into_request)
     }
 
     /// Sends the request for `body` and decodes the answer as the builder would have: the
@@ -142,34 +150,44 @@ impl<S: Shape> RequestTemplate<S> {
         &self,
         body: &T,
     ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
-        crate::transport::send::<S>(self.client.clone(), self.prepare(body))
+        crate::transport::send::<S>(self.client.clone(), self.prepare(body, Use::Send))
     }
 
     /// The request for `body`, ready to send: its bytes, and the URL with `columns` when the
     /// body is an array of objects.
-    fn prepare<T: Serialize + ?Sized>(&self, body: &T) -> Result<Prepared> {
+    fn prepare<T: Serialize + ?Sized>(&self, body: &T, usage: Use) -> Result<Prepared> {
         let json = to_json(body).map_err(|e| {
             Error::InvalidRequest(BuildError::caused_by("body does not serialize to JSON", e))
         })?;
         let url = match json.columns? {
-            None => Arc::clone(&self.url),
+            None => self.held(&self.url, usage),
             Some(columns) => {
                 let mut parts = self.parts.clone();
                 parts.columns = Some(columns);
-                Arc::new(parts.url(&self.client.inner.defaults.base)?)
+                Held::Own(parts.url(&self.client.inner.defaults.base)?)
             }
         };
         Ok(Prepared {
             target: self.parts.target.clone(),
             method: self.method.clone(),
             url,
-            headers: Arc::clone(&self.headers),
+            headers: self.held(&self.headers, usage),
             extra: None,
             body: Some(Bytes::from(json.bytes)),
             timeout: self.timeout,
             retry: self.retry,
             may_resend: self.may_resend,
         })
+    }
+}
+
+impl<S> RequestTemplate<S> {
+    /// A copy for a request that is built once, a share for one that is sent.
+    fn held<T: Clone>(&self, part: &Arc<T>, usage: Use) -> Held<T> {
+        match usage {
+            Use::Build => Held::Own(T::clone(part)),
+            Use::Send => Held::Shared(Arc::clone(part)),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::prefer::Prefer;
-use crate::request::{Defaults, UrlParts};
+use crate::request::{Defaults, Held, UrlParts, Use};
 
 /// URLs remembered per client.
 const URLS: usize = 32;
@@ -77,26 +77,32 @@ struct Entries {
 
 impl Memo {
     /// The URL for `url` under the client's base and the header map for `headers` over the
-    /// client's defaults: remembered ones when this shape was built before.
+    /// client's defaults: remembered ones when this shape was built before. For
+    /// [`Use::Build`] they are copied under the lock (no reference counting), for
+    /// [`Use::Send`] shared.
     pub(crate) fn get(
         &self,
         defaults: &Defaults,
         url: &UrlParts,
         headers: &HeaderKey,
-    ) -> Result<(Arc<Url>, Arc<HeaderMap>)> {
+        usage: Use,
+    ) -> Result<(Held<Url>, Held<HeaderMap>)> {
         let mut hash = None;
         let (found_url, found_headers) = {
             let mut entries = self.lock();
             let at_url = entries.find_url(url, &mut hash);
             let at_headers = entries.find_headers(headers);
+            if let (Some(u), Some(h)) = (at_url, at_headers) {
+                let (url, map) = (&entries.urls[u].2, &entries.headers[h].1);
+                return Ok(match usage {
+                    Use::Build => (Held::Own(Url::clone(url)), Held::Own(HeaderMap::clone(map))),
+                    Use::Send => (Held::Shared(Arc::clone(url)), Held::Shared(Arc::clone(map))),
+                });
+            }
             (
                 at_url.map(|u| Arc::clone(&entries.urls[u].2)),
                 at_headers.map(|h| Arc::clone(&entries.headers[h].1)),
             )
-        };
-        let (found_url, found_headers) = match (found_url, found_headers) {
-            (Some(u), Some(h)) => return Ok((u, h)),
-            missing => missing,
         };
         let fresh_url = found_url.is_none() && url.size() <= URL_BYTES;
         let fresh_headers = found_headers.is_none();
@@ -118,7 +124,9 @@ impl Memo {
                 entries.insert_headers(headers.clone(), Arc::clone(&built_headers));
             }
         }
-        Ok((built_url, built_headers))
+        // A miss: shared with the memo now (a URL too long to be remembered is not, and is
+        // handed over without a copy).
+        Ok((Held::Shared(built_url), Held::Shared(built_headers)))
     }
 
     /// The entries, locked. Nothing that can panic runs under the lock, but a poisoned lock

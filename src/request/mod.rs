@@ -29,6 +29,40 @@ const OBJECT: &str = "application/vnd.pgrst.object+json";
 const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
 const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
 
+/// How a prepared request holds its URL and header map: its own copy (for `build()`, which
+/// hands them over once), or shared with the memo or a template (for sending, where each
+/// attempt copies them). Copying under the memo's lock instead of sharing saves the atomic
+/// reference counting that would otherwise cost `build()` more than the copy itself.
+pub(crate) enum Held<T> {
+    Own(T),
+    Shared(Arc<T>),
+}
+
+impl<T: Clone> Held<T> {
+    pub(crate) fn get(&self) -> &T {
+        match self {
+            Held::Own(t) => t,
+            Held::Shared(t) => t,
+        }
+    }
+
+    fn into_inner(self) -> T {
+        match self {
+            Held::Own(t) => t,
+            Held::Shared(t) => Arc::try_unwrap(t).unwrap_or_else(|shared| T::clone(&shared)),
+        }
+    }
+}
+
+/// What a prepared request is for: decides how it holds the shared parts ([`Held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// Built once and handed over (`build()`).
+    Build,
+    /// Sent, possibly several times.
+    Send,
+}
+
 /// What every request of one client starts from. Made once by `ClientBuilder::build` (and by
 /// the clients derived with `with_access_token` or `schema`).
 #[derive(Clone)]
@@ -193,6 +227,7 @@ impl RequestParts {
         defaults: &Defaults,
         memo: &Memo,
         shape_accept: Option<&'static str>,
+        usage: Use,
     ) -> Result<Prepared> {
         if let Some(err) = self.error.take() {
             return Err(Error::InvalidRequest(err));
@@ -200,7 +235,8 @@ impl RequestParts {
         if let Some(msg) = defaults.error {
             return Err(Error::invalid(msg));
         }
-        let (url, headers) = memo.get(defaults, &self.url, &self.header_key(shape_accept))?;
+        let (url, headers) =
+            memo.get(defaults, &self.url, &self.header_key(shape_accept), usage)?;
         // Fields are taken out one by one: moving the whole parts out of their box would copy
         // them, and this runs for every request.
         Ok(Prepared {
@@ -223,10 +259,9 @@ pub(crate) struct Prepared {
     /// What it addresses (named in the transport's span).
     pub(crate) target: Target,
     pub(crate) method: Method,
-    /// Shared with the client's memo of request shapes.
-    pub(crate) url: Arc<url::Url>,
+    pub(crate) url: Held<url::Url>,
     /// The client's headers with the profile, content type, `Prefer` and `Accept` of this shape.
-    pub(crate) headers: Arc<HeaderMap>,
+    pub(crate) headers: Held<HeaderMap>,
     /// This request's own headers (`.header(..)`), applied last.
     pub(crate) extra: Option<Box<HeaderMap>>,
     pub(crate) body: Option<Bytes>,
@@ -242,8 +277,8 @@ impl Prepared {
     pub(crate) fn request(&self) -> reqwest::Request {
         assemble(
             self.method.clone(),
-            url::Url::clone(&self.url),
-            HeaderMap::clone(&self.headers),
+            url::Url::clone(self.url.get()),
+            HeaderMap::clone(self.headers.get()),
             self.extra.as_deref(),
             self.body.clone(),
             self.timeout,
@@ -263,11 +298,14 @@ impl Prepared {
             retry: _,
             may_resend: _,
         } = self;
-        // Usually shared with the memo, so a copy is made; a URL too long to be remembered is
-        // handed over as it is.
-        let url = Arc::try_unwrap(url).unwrap_or_else(|shared| url::Url::clone(&shared));
-        let headers = Arc::try_unwrap(headers).unwrap_or_else(|shared| HeaderMap::clone(&shared));
-        assemble(method, url, headers, extra.as_deref(), body, timeout)
+        assemble(
+            method,
+            url.into_inner(),
+            headers.into_inner(),
+            extra.as_deref(),
+            body,
+            timeout,
+        )
     }
 }
 
