@@ -444,10 +444,10 @@ impl fmt::Display for PostgrestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "postgrest error {}", self.status.as_u16())?;
         if !self.code.is_empty() {
-            write!(f, " {}", self.code)?;
+            write!(f, " {}", Escaped(&self.code))?;
         }
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            write!(f, ": {}", Escaped(&self.message))?;
         }
         Ok(())
     }
@@ -554,7 +554,7 @@ impl fmt::Display for TransportError {
             }
         }
         match self.cause() {
-            Some(cause) => write!(f, ": {}", cause.escape_debug()),
+            Some(cause) => write!(f, ": {}", Escaped(&cause)),
             None => Ok(()),
         }
     }
@@ -563,6 +563,26 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.inner)
+    }
+}
+
+/// Text from a server, written with its control characters escaped (`\n` as `\\n`): an error's
+/// text ends up in logs, where a newline in a server's message would forge a log line of its
+/// own. Everything else, quotes included, is written as it is.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) =
+            rest.find(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            write!(f, "{}", c.escape_default())?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        f.write_str(rest)
     }
 }
 
@@ -631,7 +651,7 @@ impl fmt::Display for RedirectError {
             )?;
         }
         match &self.location {
-            Some(l) => write!(f, " to {}", l.escape_debug())?,
+            Some(l) => write!(f, " to {}", Escaped(l))?,
             None => f.write_str(" without a usable location")?,
         }
         if !self.followed {
@@ -735,6 +755,17 @@ pub(crate) fn from_status(status: StatusCode, body: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_cannot_forge_log_lines() {
+        let body = br#"{"code":"P0001","message":"boom\nERROR forged line\u2028x\ty \"q\"","details":null,"hint":null}"#;
+        let text = from_status(StatusCode::BAD_REQUEST, body).to_string();
+        assert_eq!(
+            text,
+            "postgrest error 400 P0001: boom\\nERROR forged line\\u{2028}x\\ty \"q\""
+        );
+        assert!(!text.contains('\n'));
+    }
 
     #[test]
     fn error_is_send_sync_static_and_small() {

@@ -233,13 +233,13 @@ impl Write for Captured {
 }
 
 #[tokio::test]
-async fn failures_are_logged_with_code_details_hint_user_grant_action_and_no_secrets() {
+async fn failures_are_logged_with_code_hint_user_grant_action_and_no_secrets() {
     let (server, users) = service().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(403).set_body_json(json!({
             "code": "42501",
-            "message": "new row violates row-level security policy for table \"user_interactions\"",
-            "details": "policy user_interactions_insert_own", "hint": "sign in as the row's owner"
+            "message": "new row violates row-level security policy for table \"user_interactions\"\nFORGED log line",
+            "details": "Failing row contains (row-data-sentinel)", "hint": "sign in as the row's owner"
         })))
         .mount(&server)
         .await;
@@ -264,7 +264,6 @@ async fn failures_are_logged_with_code_details_hint_user_grant_action_and_no_sec
         .unwrap_or_else(|| panic!("no error event in:\n{logs}"));
     for needle in [
         "code=\"42501\"",
-        "policy user_interactions_insert_own",
         "sign in as the row's owner",
         USER,
         GRANT,
@@ -275,6 +274,17 @@ async fn failures_are_logged_with_code_details_hint_user_grant_action_and_no_sec
             "{needle} missing from: {error_line}"
         );
     }
+    // Row data (PostgreSQL's details) only at debug level; a newline in the server's message
+    // cannot start a log line of its own.
+    assert!(!error_line.contains("row-data-sentinel"), "{error_line}");
+    assert!(logs
+        .lines()
+        .any(|l| l.contains("DEBUG") && l.contains("Failing row contains (row-data-sentinel)")));
+    assert!(error_line.contains("\\nFORGED log line"), "{error_line}");
+    assert!(
+        !logs.lines().any(|l| l.starts_with("FORGED")),
+        "forged line in:\n{logs}"
+    );
     assert!(logs
         .lines()
         .any(|l| l.contains("DEBUG") && l.contains("recording user interaction")));

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
-use crate::error::{Error, Result};
+use crate::error::{Error, Escaped, Result};
 use crate::{Client, One, Order, RequestTemplate, Statused, UpsertBuilder, WithStatus};
 
 const TABLE: &str = "user_interactions";
@@ -313,7 +313,9 @@ fn record_builder<B: serde::Serialize + ?Sized>(
 }
 
 /// One error event with everything needed to diagnose a failed call, and no secrets (the
-/// client's key and token are never part of an `Error`).
+/// client's key and token are never part of an `Error`). PostgreSQL's `details` often quote
+/// the row ("Failing row contains (...)"), so they go to a debug event of their own, never to
+/// the error event; server text is written with control characters escaped.
 fn log_failure(
     err: &Error,
     operation: &'static str,
@@ -322,6 +324,7 @@ fn log_failure(
     action: Option<InteractionAction>,
 ) {
     let pg = err.as_postgrest();
+    let hint = pg.and_then(|e| e.hint.as_deref()).map(Escaped);
     tracing::error!(
         operation,
         %user_id,
@@ -329,9 +332,11 @@ fn log_failure(
         action = action.map(InteractionAction::as_str),
         status = err.status().map(|s| s.as_u16()),
         code = pg.map(|e| e.code.as_str()),
-        details = pg.and_then(|e| e.details_str()).as_deref(),
-        hint = pg.and_then(|e| e.hint.as_deref()),
+        hint = hint.as_ref().map(tracing::field::display),
         error = %err,
         "user interaction request failed"
     );
+    if let Some(details) = pg.and_then(|e| e.details_str()) {
+        tracing::debug!(operation, %user_id, details = %Escaped(&details), "details of the failure");
+    }
 }
