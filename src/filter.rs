@@ -31,11 +31,22 @@ use std::fmt::Write as _;
 pub trait FilterValue {
     /// Appends the value's text form to `out`.
     fn write_value(&self, out: &mut String);
+
+    /// Whether the value is SQL NULL (`None`, JSON `null`). Inside an array literal such an
+    /// element is written as a bare `NULL`, which PostgreSQL reads as a null element, while
+    /// the text `"null"` stays quoted. `false` unless a type says otherwise.
+    fn is_null(&self) -> bool {
+        false
+    }
 }
 
 impl<T: FilterValue + ?Sized> FilterValue for &T {
     fn write_value(&self, out: &mut String) {
         (**self).write_value(out);
+    }
+
+    fn is_null(&self) -> bool {
+        (**self).is_null()
     }
 }
 
@@ -102,6 +113,10 @@ impl FilterValue for serde_json::Value {
             }
         }
     }
+
+    fn is_null(&self) -> bool {
+        serde_json::Value::is_null(self)
+    }
 }
 
 impl<T: FilterValue> FilterValue for Option<T> {
@@ -111,6 +126,10 @@ impl<T: FilterValue> FilterValue for Option<T> {
             Some(v) => v.write_value(out),
             None => out.push_str("null"),
         }
+    }
+
+    fn is_null(&self) -> bool {
+        self.as_ref().is_none_or(FilterValue::is_null)
     }
 }
 
@@ -188,15 +207,20 @@ impl ArrayValue for serde_json::Value {
     }
 }
 
-/// `{a,"b,c"}`: a PostgreSQL array literal. An element is double-quoted (with `"` and `\`
-/// escaped) when it is empty, reads as NULL, or holds a delimiter, brace, quote, backslash or
-/// whitespace. supabase-js joins elements raw, which PostgreSQL misreads for such elements.
+/// `{a,"b,c",NULL}`: a PostgreSQL array literal. A null element ([`FilterValue::is_null`]) is a
+/// bare `NULL`; any other element is double-quoted (with `"` and `\` escaped) when it is
+/// empty, reads as NULL, or holds a delimiter, brace, quote, backslash or whitespace. supabase-js joins elements raw, which PostgreSQL misreads for such elements.
 pub(crate) fn pg_array<V: FilterValue>(out: &mut String, values: impl Iterator<Item = V>) {
     let mut scratch = String::new();
     out.push('{');
     for (i, v) in values.enumerate() {
         if i > 0 {
             out.push(',');
+        }
+        if v.is_null() {
+            // PostgreSQL's array input reads a bare NULL as a null element.
+            out.push_str("NULL");
+            continue;
         }
         scratch.clear();
         v.write_value(&mut scratch);
@@ -674,6 +698,20 @@ mod tests {
         assert_eq!(in_list([1, 1, 2, 2]), "(1,2)");
         assert_eq!(in_list(Vec::<i32>::new()), "()");
         assert_eq!(in_list([""]), r#"("")"#);
+    }
+
+    #[test]
+    fn null_elements_are_bare_null_and_the_text_null_stays_quoted() {
+        let mut out = String::new();
+        pg_array(&mut out, [Some(true), Some(false), None].iter());
+        assert_eq!(out, "{true,false,NULL}");
+        out.clear();
+        pg_array(&mut out, ["null", "NULL", "x"].iter());
+        assert_eq!(out, r#"{"null","NULL",x}"#);
+        out.clear();
+        let json = serde_json::json!([1, null, "null"]);
+        pg_array(&mut out, json.as_array().into_iter().flatten());
+        assert_eq!(out, r#"{1,NULL,"null"}"#);
     }
 
     #[test]

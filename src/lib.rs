@@ -134,6 +134,13 @@
 //! request under that user's policies. Neither ever appears in `Debug` output, error text or
 //! logs.
 //!
+//! **Identifiers are PostgREST syntax, values are not.** Filter *values* are encoded and quoted
+//! here, so any text is safe as a value. Column names, `order` terms, `on_conflict` targets,
+//! `select` lists, `or`/`filter` strings and rpc argument names go out as PostgREST syntax:
+//! `order("title.asc,secret", ..)` orders by a second column, `Cond::eq("id.gt.0,owner", v)`
+//! adds a condition. Never build them from untrusted input; map what a user may choose to a
+//! fixed set of names in your code instead. (Row-level security still applies either way.)
+//!
 //! # Retries and timeouts
 //!
 //! [`RetryPolicy`] (3 retries by default) retries connection failures, timeouts, 408, 429, 502,

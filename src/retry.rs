@@ -11,8 +11,8 @@
 //! Retried failures ([`Error::is_retryable`]): connection errors, timeouts, a connection lost
 //! while sending or reading the answer, HTTP 408, 429, 502, 503, 504, 520, and PostgREST's
 //! connection errors (`PGRST000`-`003`).
-//! `Retry-After` (seconds or an HTTP date) is honoured; otherwise the delay grows exponentially
-//! from `base_delay`, with jitter, capped at `max_delay`. A `Retry-After` longer than
+//! `Retry-After` (seconds or an HTTP date) is honoured; otherwise the wait is random in
+//! `0..min(max_delay, base_delay * 2^(n-1))` before retry `n` ("full jitter"). A `Retry-After` longer than
 //! `max_delay` is not waited for: the error is returned. Each retry carries
 //! `X-Retry-Count: <n>`, as supabase-js sends it.
 
@@ -96,9 +96,9 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(1u32 << (retry - 1).min(20))
             .min(self.max_delay);
-        // "Equal jitter": half fixed, half random, so retries spread out but never collapse to 0.
-        let half = exp / 2;
-        Some(half + half.mul_f64(random_unit()))
+        // "Full jitter" (a random wait in 0..exp), as Supabase's cross-SDK retry spec asks:
+        // clients that failed together spread out instead of returning in step.
+        Some(exp.mul_f64(random_unit()))
     }
 }
 
@@ -213,14 +213,19 @@ mod tests {
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(300))
             .max_retries(5);
+        let mut second: Vec<Duration> = Vec::new();
         for _ in 0..100 {
             let d1 = p.delay(1, None).unwrap();
-            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            assert!(d1 <= Duration::from_millis(100));
             let d2 = p.delay(2, None).unwrap();
-            assert!(d2 >= Duration::from_millis(100) && d2 <= Duration::from_millis(200));
+            assert!(d2 <= Duration::from_millis(200));
+            second.push(d2);
             let d5 = p.delay(5, None).unwrap();
             assert!(d5 <= Duration::from_millis(300));
         }
+        // Full jitter: waits spread over the whole window (each bound fails with odds 2^-100).
+        assert!(second.iter().any(|d| *d < Duration::from_millis(100)));
+        assert!(second.iter().any(|d| *d > Duration::from_millis(100)));
         assert_eq!(p.delay(6, None), None);
         assert_eq!(RetryPolicy::none().delay(1, None), None);
     }

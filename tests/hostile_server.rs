@@ -314,3 +314,104 @@ async fn transport_errors_say_what_failed_and_where() {
     assert!(!text.contains("sentinel"), "{text}");
     assert!(err.may_have_been_applied());
 }
+
+/// A server that answers every connection with `answer`, then (when `endless`) a body that
+/// never ends, one 16 KiB chunk after another.
+async fn raw_server(answer: &'static [u8], endless: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                if socket.write_all(answer).await.is_err() {
+                    return;
+                }
+                let chunk = [b' '; 16 * 1024];
+                while endless && socket.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn plain_client(url: String) -> Client {
+    Client::builder(url, KEY)
+        .retry(RetryPolicy::none())
+        .max_response_bytes(256 * 1024)
+        .build()
+        .unwrap()
+}
+
+/// An endless body, or one over the size cap, ends in a decode error naming the limit, with a
+/// bounded snippet; memory stays bounded because reading stops at the cap.
+#[tokio::test]
+async fn an_endless_body_stops_at_the_cap() {
+    let url = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[",
+        true,
+    )
+    .await;
+    let err = plain_client(url).from("t").select("*").await.unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("expected a decode error, got {err:?}");
+    };
+    assert!(
+        decode
+            .to_string()
+            .contains("exceeds the limit of 262144 bytes"),
+        "{decode}"
+    );
+    assert!(decode.snippet.len() <= 512);
+}
+
+/// A `Content-Length` longer than the body that comes: the cut-off answer is a transport error
+/// (which may have been applied), not rows.
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_a_transport_error() {
+    let url = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 50\r\nconnection: close\r\n\r\n[{\"a\":1}]",
+        false,
+    )
+    .await;
+    let err = plain_client(url).from("t").select("*").await.unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.may_have_been_applied());
+}
+
+/// Invalid UTF-8 in a header the client reads (`Content-Range`, for a count) is a typed error,
+/// not a panic or a made-up count.
+#[tokio::test]
+async fn invalid_utf8_in_a_header_is_a_typed_error() {
+    let url = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-range: 0-0/\xff\xfe\r\ncontent-length: 2\r\n\r\n[]",
+        false,
+    )
+    .await;
+    let outcome = plain_client(url)
+        .from("t")
+        .select("*")
+        .count(supabase_rest::Count::Exact)
+        .await;
+    match outcome {
+        Err(Error::Decode(d)) => assert!(d.to_string().contains("Content-Range"), "{d}"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+/// A 200 with an HTML page where JSON rows were expected keeps its status and the page's start.
+#[tokio::test]
+async fn html_where_json_was_expected_is_a_decode_error() {
+    let url = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 29\r\n\r\n<html><h1>Welcome</h1></html>",
+        false,
+    )
+    .await;
+    let err = plain_client(url).from("t").select("*").await.unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("expected a decode error, got {err:?}");
+    };
+    assert_eq!(decode.status.as_u16(), 200);
+    assert!(decode.snippet.starts_with("<html>"), "{}", decode.snippet);
+}

@@ -165,4 +165,34 @@ mod tests {
         let body = req.body().unwrap().as_bytes().unwrap();
         assert_eq!(body, br#"{"q":"arts"}"#);
     }
+
+    /// A null inside an array argument or operand is a bare NULL on the wire (it used to be the
+    /// quoted text "null", which PostgreSQL reads as a string).
+    #[test]
+    fn null_array_elements_are_sent_as_null() {
+        let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+        let req = client
+            .rpc(
+                "f",
+                &serde_json::json!({"flags": [true, false, null], "names": ["null"]}),
+            )
+            .get()
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.url().query(),
+            Some("flags=%7Btrue%2Cfalse%2CNULL%7D&names=%7B%22null%22%7D")
+        );
+        let req = client
+            .from("t")
+            .select("*")
+            .contains("tags", [Some("a"), None])
+            .overlaps("ids", vec![None, Some(1)])
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.url().query(),
+            Some("select=*&tags=cs.%7Ba%2CNULL%7D&ids=ov.%7BNULL%2C1%7D")
+        );
+    }
 }
