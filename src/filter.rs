@@ -119,6 +119,47 @@ impl FilterValue for serde_json::Value {
     }
 }
 
+/// `2024-05-31`, as PostgreSQL reads a `date`.
+impl FilterValue for chrono::NaiveDate {
+    fn write_value(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.format("%Y-%m-%d"));
+    }
+}
+
+/// `08:30:00` (with fractions of a second when there are any), as PostgreSQL reads a `time`.
+impl FilterValue for chrono::NaiveTime {
+    fn write_value(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.format("%H:%M:%S%.f"));
+    }
+}
+
+/// `2024-05-31T08:30:00`, as PostgreSQL reads a `timestamp` (no time zone).
+impl FilterValue for chrono::NaiveDateTime {
+    fn write_value(&self, out: &mut String) {
+        let _ = write!(out, "{}", self.format("%Y-%m-%dT%H:%M:%S%.f"));
+    }
+}
+
+/// RFC 3339 with the offset (`2024-05-31T08:30:00+02:00`), as PostgreSQL reads a
+/// `timestamptz`; the `+` reaches the server as `%2B`, not as a space.
+///
+/// ```
+/// # use supabase_rest::Client;
+/// use chrono::{FixedOffset, TimeZone};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let deadline = FixedOffset::east_opt(2 * 3600).unwrap().with_ymd_and_hms(2024, 5, 31, 8, 30, 0).unwrap();
+/// let req = client.from("grants").select("*").lt("deadline", deadline).build().unwrap();
+/// assert_eq!(req.url().query(), Some("select=*&deadline=lt.2024-05-31T08%3A30%3A00%2B02%3A00"));
+/// ```
+impl<Tz: chrono::TimeZone> FilterValue for chrono::DateTime<Tz>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    fn write_value(&self, out: &mut String) {
+        out.push_str(&self.to_rfc3339());
+    }
+}
+
 impl<T: FilterValue> FilterValue for Option<T> {
     /// `None` is written as `null`, as supabase-js writes JavaScript's `null`.
     fn write_value(&self, out: &mut String) {
@@ -712,6 +753,26 @@ mod tests {
         let json = serde_json::json!([1, null, "null"]);
         pg_array(&mut out, json.as_array().into_iter().flatten());
         assert_eq!(out, r#"{1,NULL,"null"}"#);
+    }
+
+    #[test]
+    fn dates_and_times_as_postgresql_reads_them() {
+        use chrono::{NaiveDate, TimeZone, Utc};
+        let date = NaiveDate::from_ymd_opt(2024, 5, 31).unwrap();
+        let at = date.and_hms_milli_opt(8, 30, 0, 250).unwrap();
+        let mut out = String::new();
+        date.write_value(&mut out);
+        out.push('|');
+        at.write_value(&mut out);
+        out.push('|');
+        at.time().write_value(&mut out);
+        out.push('|');
+        Utc.from_utc_datetime(&date.and_hms_opt(8, 30, 0).unwrap())
+            .write_value(&mut out);
+        assert_eq!(
+            out,
+            "2024-05-31|2024-05-31T08:30:00.250|08:30:00.250|2024-05-31T08:30:00+00:00"
+        );
     }
 
     #[test]

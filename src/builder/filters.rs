@@ -5,11 +5,30 @@ use crate::error::Error;
 use crate::filter::{in_list, op_value, pg_array, ArrayValue, Cond, FilterValue, Is, TextSearch};
 use crate::request::Text;
 
+/// PostgREST ignores a cast in a filter or order column (`cost::text=eq.10` compares the
+/// uncast column and answers 200 with other rows than asked for): refuse it before sending.
+fn refuse_cast<Op, S>(builder: &mut Builder<Op, S>, column: &str) -> bool {
+    if column.contains("::") {
+        builder.parts.fail(Error::invalid(
+            "a filter or order column cannot carry a `::` cast: PostgREST ignores it and compares the uncast column",
+        ));
+        return true;
+    }
+    false
+}
+
 impl<Op: Filterable, S> Builder<Op, S> {
-    fn op_filter(mut self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
-        self.parts
-            .push_query(column.to_owned(), op_value(op, value));
+    /// `?column=value`, for every filter on a column.
+    fn column_filter(mut self, column: &str, value: String) -> Self {
+        if !refuse_cast(&mut self, column) {
+            self.parts.push_query(column, value);
+        }
         self
+    }
+
+    fn op_filter(self, column: &str, op: &str, value: &dyn FilterValue) -> Self {
+        let value = op_value(op, value);
+        self.column_filter(column, value)
     }
 
     /// `column = value`: `?column=eq.value`.
@@ -140,15 +159,13 @@ impl<Op: Filterable, S> Builder<Op, S> {
     ///     Some("select=*&title=in.%28%22Paris%2CFrance%22%2C%22Quote%3A%5C%22%22%29")
     /// );
     /// ```
-    pub fn in_<I, V>(mut self, column: impl AsRef<str>, values: I) -> Self
+    pub fn in_<I, V>(self, column: impl AsRef<str>, values: I) -> Self
     where
         I: IntoIterator<Item = V>,
         V: FilterValue,
     {
         let list = in_list(values);
-        self.parts
-            .push_query(column.as_ref().to_owned(), format!("in.{list}"));
-        self
+        self.column_filter(column.as_ref(), format!("in.{list}"))
     }
 
     /// `column ~ pattern` (POSIX regular expression): `?column=match.pattern`
@@ -202,26 +219,23 @@ impl<Op: Filterable, S> Builder<Op, S> {
     ///     .unwrap();
     /// assert_eq!(req.url().query(), Some("select=*&status=not.in.%28closed%2Cdraft%29"));
     /// ```
-    pub fn not_in<I, V>(mut self, column: impl AsRef<str>, values: I) -> Self
+    pub fn not_in<I, V>(self, column: impl AsRef<str>, values: I) -> Self
     where
         I: IntoIterator<Item = V>,
         V: FilterValue,
     {
         let list = in_list(values);
-        self.parts
-            .push_query(column.as_ref().to_owned(), format!("not.in.{list}"));
-        self
+        self.column_filter(column.as_ref(), format!("not.in.{list}"))
     }
 
-    fn quantified<I, V>(mut self, column: &str, op: &str, patterns: I) -> Self
+    fn quantified<I, V>(self, column: &str, op: &str, patterns: I) -> Self
     where
         I: IntoIterator<Item = V>,
         V: FilterValue,
     {
         let mut value = format!("{op}.");
         pg_array(&mut value, patterns.into_iter());
-        self.parts.push_query(column.to_owned(), value);
-        self
+        self.column_filter(column, value)
     }
 
     /// `column LIKE ALL (patterns)`: `?column=like(all).{p1,p2}`.
@@ -309,11 +323,10 @@ impl<Op: Filterable, S> Builder<Op, S> {
         self.quantified(column.as_ref(), "ilike(any)", patterns)
     }
 
-    fn operand_filter(mut self, column: &str, op: &str, operand: &dyn ArrayValue) -> Self {
+    fn operand_filter(self, column: &str, op: &str, operand: &dyn ArrayValue) -> Self {
         let mut value = format!("{op}.");
         operand.write_operand(&mut value);
-        self.parts.push_query(column.to_owned(), value);
-        self
+        self.column_filter(column, value)
     }
 
     /// `column @> operand` (array, range or jsonb containment): `?column=cs.{a,b}`.
@@ -746,6 +759,9 @@ impl<Op: Reads, S> Builder<Op, S> {
     }
 
     fn order_for(mut self, table: Option<&str>, column: &str, order: Order) -> Self {
+        if refuse_cast(&mut self, column) {
+            return self;
+        }
         let mut term = format!(
             "{}.{}",
             column,
@@ -883,6 +899,32 @@ mod tests {
             assert!(matches!(err, crate::Error::InvalidRequest(_)), "{err:?}");
             assert!(err.to_string().contains("x-bad"), "{err}");
         }
+    }
+
+    /// PostgREST silently ignores a cast in a filter column: refuse it instead of returning
+    /// other rows than asked for. JSON paths and embedded columns keep working.
+    #[test]
+    fn casts_in_filter_and_order_columns_are_refused() {
+        let c = client();
+        for b in [
+            c.from("t").select("*").eq("cost::text", 10),
+            c.from("t").select("*").in_("id::text", [1]),
+            c.from("t").select("*").contains("tags::text[]", ["a"]),
+            c.from("t").select("*").order("title::text", Order::asc()),
+        ] {
+            let err = b.build().unwrap_err();
+            assert!(err.to_string().contains("`::` cast"), "{err}");
+        }
+        let ok = c
+            .from("t")
+            .select("*")
+            .eq("data->>key", "v")
+            .eq("tags.name", "x")
+            .order("data->>key", Order::desc());
+        assert_eq!(
+            query(ok),
+            "select=*&data-%3E%3Ekey=eq.v&tags.name=eq.x&order=data-%3E%3Ekey.desc"
+        );
     }
 
     #[test]
