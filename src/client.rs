@@ -31,6 +31,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// client: a server that accepts and never answers fails after this.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default longest request URL, in bytes (what supabase-js assumes gateways accept); see
+/// [`ClientBuilder::max_url_bytes`].
+pub const DEFAULT_MAX_URL_BYTES: usize = 8_000;
+
 /// Default limit on one attempt, from sending until the body has been read, on the client's
 /// own HTTP client: a server that trickles an answer byte by byte fails after this.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -172,6 +176,7 @@ impl fmt::Debug for Client {
             schema,
             timeout,
             error,
+            max_url_bytes,
         } = defaults;
         let authorized = headers.contains_key(AUTHORIZATION);
         f.debug_struct("Client")
@@ -188,6 +193,7 @@ impl fmt::Debug for Client {
                 &if authorized { "<redacted>" } else { "none" },
             )
             .field("deferred_error", error)
+            .field("max_url_bytes", max_url_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +235,7 @@ pub struct ClientBuilder {
     bare_postgrest: bool,
     allow_http: bool,
     max_response_bytes: usize,
+    max_url_bytes: usize,
     retry: RetryPolicy,
 }
 
@@ -248,6 +255,7 @@ impl fmt::Debug for ClientBuilder {
             bare_postgrest,
             allow_http,
             max_response_bytes,
+            max_url_bytes,
             retry,
         } = self;
         let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
@@ -264,6 +272,7 @@ impl fmt::Debug for ClientBuilder {
             .field("bare_postgrest", bare_postgrest)
             .field("allow_http", allow_http)
             .field("max_response_bytes", max_response_bytes)
+            .field("max_url_bytes", max_url_bytes)
             .field("retry", retry)
             .finish_non_exhaustive()
     }
@@ -285,6 +294,7 @@ impl ClientBuilder {
             bare_postgrest: false,
             allow_http: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_url_bytes: DEFAULT_MAX_URL_BYTES,
             retry: RetryPolicy::default(),
         }
     }
@@ -402,6 +412,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Longest request URL accepted, in bytes (default [`DEFAULT_MAX_URL_BYTES`]). A longer one
+    /// (a large `in_` list, say) fails before it is sent with [`Error::InvalidRequest`] saying
+    /// how long it was: gateways refuse such URLs with an unhelpful 414 or a dropped
+    /// connection. Send the values in a body instead (an rpc called with POST).
+    ///
+    /// ```
+    /// use supabase_rest::Client;
+    ///
+    /// let client = Client::new("https://xyz.supabase.co", "anon-key")?;
+    /// let ids: Vec<u32> = (0..2_000).collect();
+    /// let err = client.from("grants").select("*").in_("id", &ids).build().unwrap_err();
+    /// assert!(err.to_string().contains("over the budget of 8000"), "{err}");
+    ///
+    /// let roomy = Client::builder("https://xyz.supabase.co", "anon-key").max_url_bytes(64_000).build()?;
+    /// assert!(roomy.from("grants").select("*").in_("id", &ids).build().is_ok());
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn max_url_bytes(mut self, limit: usize) -> Self {
+        self.max_url_bytes = limit;
+        self
+    }
+
     /// The retry policy (default: 3 retries, only for requests that cannot duplicate data).
     /// See [`RetryPolicy`].
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
@@ -425,6 +457,7 @@ impl ClientBuilder {
             bare_postgrest,
             allow_http,
             max_response_bytes,
+            max_url_bytes,
             retry,
         } = self;
 
@@ -488,6 +521,7 @@ impl ClientBuilder {
                     schema,
                     timeout,
                     error: None,
+                    max_url_bytes,
                 },
                 memo: Memo::default(),
                 deadline,

@@ -191,6 +191,7 @@
 //! | `.rpc('f', args, { get: true })` | `.rpc("f", &args).get()` |
 //! | `.csv()`, `.explain({ analyze: true })`, `.stripNulls()` | `.csv()`, `.explain(Explain::new().analyze())`, `.strip_nulls()` |
 //! | `.retry(false)`, `.abortSignal(s)` | `.retry(false)`; drop the future to cancel |
+//! | `Prefer: timezone=..` / `handling=strict` headers | `.timezone("Europe/Paris")`, `.handling(Handling::Strict)` |
 //! | `const { data, error } = await q` | `let data = q.await?;` (every non-2xx is an `Err`) |
 //! | `const { data, status } = await q` | `let WithStatus { data, status, .. } = q.with_status().await?;` |
 //! | `error.code === '23505'` | `err.is_unique_violation()` |
@@ -245,14 +246,14 @@ pub use builder::{
 };
 pub use client::{
     Client, ClientBuilder, CLIENT_INFO, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_MAX_URL_BYTES, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{
     BuildError, DecodeError, Error, ErrorKind, PostgrestError, RedirectError, Result,
     TransportError,
 };
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
-pub use prefer::Count;
+pub use prefer::{Count, Handling};
 pub use response::{
     Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet, Rows,
     Shape, Statused, Text, WithCount, WithStatus,

@@ -41,9 +41,32 @@ pub(crate) enum Resolution {
     IgnoreDuplicates,
 }
 
-/// The preferences of one request: a few bytes, copied freely (it is also part of the key of
-/// the client's memo of header maps).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How PostgREST treats preferences it cannot honour (`Prefer: handling=...`).
+///
+/// ```
+/// # use supabase_rest::{Client, Handling};
+/// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+/// let req = client
+///     .from("grants")
+///     .select("*")
+///     .timezone("Europe/Paris")
+///     .handling(Handling::Strict)
+///     .build()
+///     .unwrap();
+/// assert_eq!(req.headers()["prefer"], "timezone=Europe/Paris, handling=strict");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Handling {
+    /// Refuse the request (400) if a preference cannot be honoured.
+    Strict,
+    /// Ignore what cannot be honoured (PostgREST's default).
+    Lenient,
+}
+
+/// The preferences of one request: a few bytes (it is also part of the key of the client's
+/// memo of header maps).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Prefer {
     pub(crate) resolution: Option<Resolution>,
     pub(crate) count: Option<Count>,
@@ -55,6 +78,10 @@ pub(crate) struct Prefer {
     pub(crate) max_affected: Option<u64>,
     /// `return=minimal` appended after a bare `,` (an rpc `head()` sent as POST).
     pub(crate) minimal_appended: bool,
+    /// `timezone=<name>`: timestamps in the answer in this zone (validated by the builder).
+    pub(crate) timezone: Option<compact_str::CompactString>,
+    /// `handling=strict|lenient`; `max_affected` implies strict.
+    pub(crate) handling: Option<Handling>,
 }
 
 impl Prefer {
@@ -86,9 +113,17 @@ impl Prefer {
         if self.rollback {
             push("tx=rollback");
         }
-        if let Some(n) = self.max_affected {
-            push("handling=strict");
-            push(&format!("max-affected={n}"));
+        if let Some(tz) = &self.timezone {
+            push(&format!("timezone={tz}"));
+        }
+        match (self.handling, self.max_affected) {
+            (_, Some(n)) => {
+                push("handling=strict");
+                push(&format!("max-affected={n}"));
+            }
+            (Some(Handling::Strict), None) => push("handling=strict"),
+            (Some(Handling::Lenient), None) => push("handling=lenient"),
+            (None, None) => {}
         }
         if self.minimal_appended {
             if !out.is_empty() {
@@ -146,6 +181,25 @@ mod tests {
             ..Prefer::default()
         };
         assert_eq!(p.header_value().unwrap(), "return=minimal");
+    }
+
+    #[test]
+    fn timezone_and_handling() {
+        let p = Prefer {
+            timezone: Some("America/Los_Angeles".into()),
+            handling: Some(Handling::Lenient),
+            ..Prefer::default()
+        };
+        assert_eq!(
+            p.header_value().unwrap(),
+            "timezone=America/Los_Angeles, handling=lenient"
+        );
+        let p = Prefer {
+            handling: Some(Handling::Strict),
+            max_affected: Some(3),
+            ..Prefer::default()
+        };
+        assert_eq!(p.header_value().unwrap(), "handling=strict, max-affected=3");
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub struct WithStatus<T> {
     pub data: T,
     /// The status of the (successful) answer.
     pub status: StatusCode,
+    /// The answer's `Warning` headers, as sent (PostgREST 13+ warns with
+    /// `299 PostgREST/13 "..."`, e.g. when a filter names an embedded table by its table name
+    /// instead of its alias). The client also logs each at WARN level.
+    pub warnings: Vec<String>,
 }
 
 /// A 2xx answer, read in full.
@@ -251,8 +255,18 @@ impl<S: Shape> Shape for Statused<S> {
     #[allow(private_interfaces)]
     fn decode(raw: RawResponse) -> Result<Self::Output> {
         let status = raw.status;
+        let warnings = raw
+            .headers
+            .get_all(reqwest::header::WARNING)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
         let data = S::decode(raw)?;
-        Ok(WithStatus { data, status })
+        Ok(WithStatus {
+            data,
+            status,
+            warnings,
+        })
     }
 }
 

@@ -5,11 +5,13 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER, WARNING};
 use tracing::Instrument;
 
 use crate::client::Client;
-use crate::error::{from_status, DecodeError, Error, RedirectError, Result, TransportError};
+use crate::error::{
+    from_status, DecodeError, Error, Escaped, RedirectError, Result, TransportError,
+};
 use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
 use crate::retry::{should_retry, RetryPolicy};
@@ -167,6 +169,10 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     bytes = raw.body.len(),
                     "response"
                 );
+                for warning in raw.headers.get_all(WARNING) {
+                    let text = String::from_utf8_lossy(warning.as_bytes());
+                    tracing::warn!(warning = %Escaped(&text), "the server warned about this request");
+                }
                 return S::decode(raw);
             }
             Attempt::Failed(err, retry_after) => (err, retry_after),

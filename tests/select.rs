@@ -212,3 +212,28 @@ async fn table_names_are_percent_encoded_into_the_path() {
     let req = &server.received_requests().await.unwrap()[0];
     assert_eq!(req.url.path(), "/rest/v1/my%20table%2F%C3%BC");
 }
+
+/// PostgREST's `Warning` headers reach the caller (`with_status()`), each as sent.
+#[tokio::test]
+async fn warnings_are_surfaced_with_the_status() {
+    let (server, client) = wiremock_helpers::setup().await;
+    let warning = r#"299 PostgREST/13 "the table name is used instead of the alias""#;
+    Mock::given(method("GET"))
+        .and(path("/rest/v1/grants"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("warning", warning)
+                .set_body_json(json!([{"id": 1}])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let answer = client
+        .from("grants")
+        .select("id, funders(name)")
+        .with_status()
+        .await
+        .unwrap();
+    assert_eq!(answer.warnings, vec![warning.to_owned()]);
+    assert_eq!(answer.data.len(), 1);
+}

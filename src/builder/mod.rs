@@ -208,6 +208,41 @@ impl<Op, S> Builder<Op, S> {
         self.parts.idempotent = true;
         self
     }
+
+    /// Asks PostgREST to write timestamps of the answer in this time zone
+    /// (`Prefer: timezone=<name>`, an IANA name such as `Europe/Paris`). A name with characters
+    /// no zone name has fails before sending; an unknown zone is ignored by the server unless
+    /// [`handling(Handling::Strict)`](Builder::handling).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants").select("deadline").timezone("Asia/Tokyo").build().unwrap();
+    /// assert_eq!(req.headers()["prefer"], "timezone=Asia/Tokyo");
+    /// assert!(client.from("t").select("*").timezone("UTC, tx=commit").build().is_err());
+    /// ```
+    pub fn timezone(mut self, zone: impl AsRef<str>) -> Self {
+        let zone = zone.as_ref();
+        let valid = !zone.is_empty()
+            && zone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'+'));
+        if valid {
+            self.parts.prefer.timezone = Some(zone.into());
+        } else {
+            self.parts.fail(crate::Error::invalid(
+                "time zone names hold only letters, digits, '/', '_', '-' and '+'",
+            ));
+        }
+        self
+    }
+
+    /// How the server treats preferences it cannot honour (`Prefer: handling=strict|lenient`):
+    /// strict refuses the request instead of ignoring them. See [`Handling`](crate::Handling).
+    pub fn handling(mut self, handling: crate::Handling) -> Self {
+        self.parts.prefer.handling = Some(handling);
+        self
+    }
 }
 
 impl<Op, S: Shape> Builder<Op, S> {

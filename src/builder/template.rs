@@ -164,7 +164,10 @@ impl<S: Shape> RequestTemplate<S> {
             Some(columns) => {
                 let mut parts = self.parts.clone();
                 parts.columns = Some(columns);
-                Held::Own(parts.url(&self.client.inner.defaults.base)?)
+                let defaults = &self.client.inner.defaults;
+                let url = parts.url(&defaults.base)?;
+                defaults.check_url(&url)?;
+                Held::Own(url)
             }
         };
         Ok(Prepared {

@@ -78,6 +78,23 @@ pub(crate) struct Defaults {
     /// A problem found after the client was built (e.g. an access token with CR/LF): every
     /// request fails with it.
     pub(crate) error: Option<&'static str>,
+    /// Longest URL a request may have (see `ClientBuilder::max_url_bytes`).
+    pub(crate) max_url_bytes: usize,
+}
+
+impl Defaults {
+    /// Refuses a URL over the budget before it is sent: gateways answer a long URL with an
+    /// unhelpful 414 or drop the connection.
+    pub(crate) fn check_url(&self, url: &url::Url) -> Result<()> {
+        let len = url.as_str().len();
+        if len > self.max_url_bytes {
+            return Err(Error::invalid(format!(
+                "request URL is {len} bytes, over the budget of {} (gateways refuse long URLs); send the values in a body instead, e.g. through an rpc called with POST",
+                self.max_url_bytes
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Everything a request is made of, kept as plain data until it is prepared.
@@ -215,7 +232,7 @@ impl RequestParts {
     pub(crate) fn header_key(&self, shape_accept: Option<&'static str>) -> HeaderKey {
         HeaderKey {
             reads: self.method == Method::GET || self.method == Method::HEAD,
-            prefer: self.prefer,
+            prefer: self.prefer.clone(),
             accept: self.effective_accept(shape_accept),
         }
     }
@@ -237,6 +254,7 @@ impl RequestParts {
         }
         let (url, headers) =
             memo.get(defaults, &self.url, &self.header_key(shape_accept), usage)?;
+        defaults.check_url(url.get())?;
         // Fields are taken out one by one: moving the whole parts out of their box would copy
         // them, and this runs for every request.
         Ok(Prepared {
