@@ -319,7 +319,8 @@ impl ClientBuilder {
     }
 
     /// A header sent with every request (e.g. `x-app-name`). A per-request header of the same
-    /// name replaces it.
+    /// name replaces it. A client-wide `Prefer` is merged with each request's own preferences
+    /// (the client's tokens first, a token the request sets itself taken from the request).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self

@@ -188,6 +188,26 @@ impl Entries {
     }
 }
 
+const PREFER: HeaderName = HeaderName::from_static("prefer");
+
+/// A client-wide `Prefer` (`ClientBuilder::header("Prefer", ..)`) and the request's own tokens in
+/// one value, as supabase-js appends them: the client's first, then the request's, joined by
+/// `", "`. A token family the request sets (`count`, `return`, ...) is taken from the request
+/// only: PostgREST honours the first occurrence, and the request's choice is the one meant.
+fn merge_prefer(default: &str, own: &str) -> String {
+    let family = |token: &str| token.split('=').next().unwrap_or("").trim().to_owned();
+    let own_families: Vec<String> = own.split(',').map(family).collect();
+    let mut merged = String::with_capacity(default.len() + own.len() + 2);
+    for token in default.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !own_families.contains(&family(token)) {
+            merged.push_str(token);
+            merged.push_str(", ");
+        }
+    }
+    merged.push_str(own);
+    merged
+}
+
 fn build_headers(defaults: &Defaults, key: &HeaderKey) -> Result<HeaderMap> {
     let mut map = defaults.headers.clone();
     if let Some(schema) = &defaults.schema {
@@ -201,10 +221,14 @@ fn build_headers(defaults: &Defaults, key: &HeaderKey) -> Result<HeaderMap> {
     if !key.reads {
         map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    if let Some(p) = key.prefer.header_value() {
-        let value = HeaderValue::try_from(p)
+    if let Some(own) = key.prefer.header_value() {
+        let merged = match map.get(PREFER).and_then(|v| v.to_str().ok()) {
+            Some(default) => merge_prefer(default, &own),
+            None => own,
+        };
+        let value = HeaderValue::try_from(merged)
             .map_err(|_| Error::invalid("Prefer header is not a valid header value"))?;
-        map.insert(HeaderName::from_static("prefer"), value);
+        map.insert(PREFER, value);
     }
     if let Some(a) = &key.accept {
         map.insert(ACCEPT, a.clone());
@@ -320,6 +344,35 @@ mod tests {
         }
         let entries = client.inner.memo.entries.lock().unwrap();
         assert!(entries.urls.is_empty());
+    }
+
+    /// A client-wide Prefer is merged with the request's tokens, never dropped, and no token
+    /// family is sent twice.
+    #[test]
+    fn client_wide_prefer_is_merged() {
+        let client = Client::builder("https://xyz.supabase.co", "anon-key")
+            .header("Prefer", "timezone=UTC, count=planned")
+            .build()
+            .unwrap();
+        let req = client
+            .from("t")
+            .select("*")
+            .count(crate::Count::Exact)
+            .build()
+            .unwrap();
+        assert_eq!(req.headers()["prefer"], "timezone=UTC, count=exact");
+        let req = client.from("t").select("*").build().unwrap();
+        assert_eq!(req.headers()["prefer"], "timezone=UTC, count=planned");
+        let req = client
+            .from("t")
+            .upsert(&serde_json::json!({"a": 1}))
+            .select("*")
+            .build()
+            .unwrap();
+        assert_eq!(
+            req.headers()["prefer"],
+            "timezone=UTC, count=planned, resolution=merge-duplicates, return=representation"
+        );
     }
 
     /// Derived clients never see their parent's memo (different token, different schema).
