@@ -248,6 +248,42 @@ impl ArrayValue for serde_json::Value {
     }
 }
 
+/// A column name as PostgREST's filter and order grammar reads it. Plain names (spaces
+/// included, which the grammar allows) go out as written, byte-identical to supabase-js; so do
+/// JSON paths (`data->>key`), embedded paths (`tags.name`) and ordering by an embedded
+/// resource's column (`section(name)`, where parentheses have that meaning). A segment holding
+/// `,` or `:`, which the grammar reserves, is double-quoted, the way PostgREST reads quoted
+/// field names. Refused: a `::` cast (PostgREST ignores it in a filter and compares the uncast
+/// column) and a `"` inside a name (the grammar cannot express it).
+pub(crate) fn field_name(name: &str) -> Result<Cow<'_, str>, &'static str> {
+    const RESERVED: [char; 3] = [',', ':', '"'];
+    if name.contains("::") {
+        return Err("a filter or order column cannot carry a `::` cast: PostgREST ignores it and compares the uncast column");
+    }
+    let quoted = |s: &str| {
+        s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s[1..s.len() - 1].contains('"')
+    };
+    if name.contains("->") || !name.contains(RESERVED) || quoted(name) {
+        return Ok(Cow::Borrowed(name));
+    }
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, segment) in name.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if quoted(segment) || !segment.contains(RESERVED) {
+            out.push_str(segment);
+        } else if segment.contains('"') {
+            return Err("a column name holding a double quote cannot be written in PostgREST's filter syntax");
+        } else {
+            out.push('"');
+            out.push_str(segment);
+            out.push('"');
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
 /// `{a,"b,c",NULL}`: a PostgreSQL array literal. A null element ([`FilterValue::is_null`]) is a
 /// bare `NULL`; any other element is double-quoted (with `"` and `\` escaped) when it is
 /// empty, reads as NULL, or holds a delimiter, brace, quote, backslash or whitespace. supabase-js joins elements raw, which PostgreSQL misreads for such elements.
@@ -773,6 +809,21 @@ mod tests {
             out,
             "2024-05-31|2024-05-31T08:30:00.250|08:30:00.250|2024-05-31T08:30:00+00:00"
         );
+    }
+
+    #[test]
+    fn field_names_quoted_only_where_the_grammar_needs_it() {
+        let ok = |n: &str| field_name(n).unwrap().into_owned();
+        assert_eq!(ok("display name"), "display name");
+        assert_eq!(ok("tags.name"), "tags.name");
+        assert_eq!(ok("data->>key"), "data->>key");
+        assert_eq!(ok("col:name"), r#""col:name""#);
+        assert_eq!(ok("a,b"), r#""a,b""#);
+        assert_eq!(ok("section(name)"), "section(name)");
+        assert_eq!(ok("tags.my:col"), r#"tags."my:col""#);
+        assert_eq!(ok(r#""already:quoted""#), r#""already:quoted""#);
+        assert!(field_name("cost::text").is_err());
+        assert!(field_name(r#"a"b:c"#).is_err());
     }
 
     #[test]

@@ -2,26 +2,31 @@
 
 use super::{Builder, Filterable, Reads};
 use crate::error::Error;
-use crate::filter::{in_list, op_value, pg_array, ArrayValue, Cond, FilterValue, Is, TextSearch};
+use crate::filter::{
+    field_name, in_list, op_value, pg_array, ArrayValue, Cond, FilterValue, Is, TextSearch,
+};
 use crate::request::Text;
 
-/// PostgREST ignores a cast in a filter or order column (`cost::text=eq.10` compares the
-/// uncast column and answers 200 with other rows than asked for): refuse it before sending.
-fn refuse_cast<Op, S>(builder: &mut Builder<Op, S>, column: &str) -> bool {
-    if column.contains("::") {
-        builder.parts.fail(Error::invalid(
-            "a filter or order column cannot carry a `::` cast: PostgREST ignores it and compares the uncast column",
-        ));
-        return true;
+/// The column as the filter and order grammar reads it (quoted where needed, see
+/// [`field_name`]), or `None` after recording why it cannot be sent.
+fn column_name<'c, Op, S>(
+    builder: &mut Builder<Op, S>,
+    column: &'c str,
+) -> Option<std::borrow::Cow<'c, str>> {
+    match field_name(column) {
+        Ok(name) => Some(name),
+        Err(why) => {
+            builder.parts.fail(Error::invalid(why));
+            None
+        }
     }
-    false
 }
 
 impl<Op: Filterable, S> Builder<Op, S> {
     /// `?column=value`, for every filter on a column.
     fn column_filter(mut self, column: &str, value: String) -> Self {
-        if !refuse_cast(&mut self, column) {
-            self.parts.push_query(column, value);
+        if let Some(name) = column_name(&mut self, column) {
+            self.parts.push_query(&*name, value);
         }
         self
     }
@@ -759,9 +764,9 @@ impl<Op: Reads, S> Builder<Op, S> {
     }
 
     fn order_for(mut self, table: Option<&str>, column: &str, order: Order) -> Self {
-        if refuse_cast(&mut self, column) {
+        let Some(column) = column_name(&mut self, column) else {
             return self;
-        }
+        };
         let mut term = format!(
             "{}.{}",
             column,
@@ -899,6 +904,25 @@ mod tests {
             assert!(matches!(err, crate::Error::InvalidRequest(_)), "{err:?}");
             assert!(err.to_string().contains("x-bad"), "{err}");
         }
+    }
+
+    /// Column names with reserved characters are quoted on the wire; plain ones are not.
+    #[test]
+    fn reserved_characters_in_column_names_are_quoted() {
+        let c = client();
+        let q = query(
+            c.from("t")
+                .select("*")
+                .eq("col:name", "v")
+                .in_("a,b", [1])
+                .order("x:y", Order::asc()),
+        );
+        assert_eq!(
+            q,
+            "select=*&%22col%3Aname%22=eq.v&%22a%2Cb%22=in.%281%29&order=%22x%3Ay%22.asc"
+        );
+        let err = c.from("t").select("*").eq("a\"b:c", 1).build().unwrap_err();
+        assert!(err.to_string().contains("double quote"), "{err}");
     }
 
     /// PostgREST silently ignores a cast in a filter column: refuse it instead of returning
