@@ -388,6 +388,8 @@ pub struct PostgrestError {
     pub details: Option<serde_json::Value>,
     /// PostgreSQL's or PostgREST's hint.
     pub hint: Option<String>,
+    /// For `416 Range Not Satisfiable`: the total from `Content-Range: */N`.
+    range_total: Option<u64>,
 }
 
 impl PostgrestError {
@@ -436,7 +438,31 @@ impl PostgrestError {
             message: parsed.message.unwrap_or_default(),
             details: parsed.details.filter(|d| !d.is_null()),
             hint,
+            range_total: None,
         })
+    }
+
+    /// An error body the client makes itself (as PostgREST would have sent it).
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &str,
+        message: &str,
+        details: Option<serde_json::Value>,
+    ) -> Self {
+        PostgrestError {
+            status,
+            code: code.to_owned(),
+            message: message.to_owned(),
+            details,
+            hint: None,
+            range_total: None,
+        }
+    }
+
+    /// For a `416 Range Not Satisfiable` (an offset past the last row): how many rows there
+    /// are, from the answer's `Content-Range: */N`.
+    pub fn range_total(&self) -> Option<u64> {
+        self.range_total
     }
 }
 
@@ -739,6 +765,26 @@ pub(crate) fn snippet(body: &[u8]) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// Turns a non-2xx answer into the right error variant, keeping the total of a 416's
+/// `Content-Range: */N`.
+pub(crate) fn from_answer(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Error {
+    let mut err = from_status(status, body);
+    if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        if let Error::Api(e) = &mut err {
+            e.range_total = headers
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().strip_prefix("*/"))
+                .and_then(|n| n.parse().ok());
+        }
+    }
+    err
 }
 
 /// Turns a non-2xx answer into the right error variant.

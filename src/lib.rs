@@ -192,6 +192,8 @@
 //! | `.csv()`, `.explain({ analyze: true })`, `.stripNulls()` | `.csv()`, `.explain(Explain::new().analyze())`, `.strip_nulls()` |
 //! | `.retry(false)`, `.abortSignal(s)` | `.retry(false)`; drop the future to cancel |
 //! | `Prefer: timezone=..` / `handling=strict` headers | `.timezone("Europe/Paris")`, `.handling(Handling::Strict)` |
+//! | `fetch(url, { method: 'OPTIONS' })` | `.from("t").options()`, `client.rpc_options("f")` |
+//! | `response.headers.get('warning')` | `.with_status().await?.warnings` |
 //! | `const { data, error } = await q` | `let data = q.await?;` (every non-2xx is an `Err`) |
 //! | `const { data, status } = await q` | `let WithStatus { data, status, .. } = q.with_status().await?;` |
 //! | `error.code === '23505'` | `err.is_unique_violation()` |
@@ -255,7 +257,7 @@ pub use error::{
 pub use filter::{ArrayValue, Cond, FilterValue, Is, TextSearch};
 pub use prefer::{Count, Handling};
 pub use response::{
-    Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet, Rows,
-    Shape, Statused, Text, WithCount, WithStatus,
+    Allowed, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
+    Rows, Shape, Statused, Text, WithCount, WithStatus,
 };
 pub use retry::RetryPolicy;

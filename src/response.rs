@@ -119,6 +119,9 @@ pub struct Text;
 /// A `HEAD` request: awaits to [`WithCount<()>`], the count present when one was asked for.
 #[derive(Debug)]
 pub struct Head;
+/// Awaits to the methods of the answer's `Allow` header (an `options()` request).
+#[derive(Debug)]
+pub struct Allowed;
 /// Awaits to [`WithCount`] of the inner shape's output.
 #[derive(Debug)]
 pub struct Counted<S>(PhantomData<fn() -> S>);
@@ -135,6 +138,40 @@ impl<S> sealed::Sealed for Counted<S> {}
 impl<S> sealed::Sealed for Statused<S> {}
 impl sealed::Sealed for Text {}
 impl sealed::Sealed for Head {}
+impl sealed::Sealed for Allowed {}
+
+impl Shape for Allowed {
+    type Output = Vec<reqwest::Method>;
+    const ACCEPT: Option<&'static str> = None;
+
+    #[allow(private_interfaces)]
+    fn decode(raw: RawResponse) -> Result<Vec<reqwest::Method>> {
+        let mut methods = Vec::new();
+        for value in raw.headers.get_all(reqwest::header::ALLOW) {
+            let Ok(text) = value.to_str() else {
+                return Err(DecodeError::other(
+                    raw.status,
+                    value.as_bytes(),
+                    "Allow header is not text",
+                ));
+            };
+            for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                match reqwest::Method::from_bytes(name.as_bytes()) {
+                    Ok(m) if !methods.contains(&m) => methods.push(m),
+                    Ok(_) => {}
+                    Err(_) => {
+                        return Err(DecodeError::other(
+                            raw.status,
+                            value.as_bytes(),
+                            "Allow header names an invalid method",
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(methods)
+    }
+}
 
 impl Shape for Text {
     type Output = String;
@@ -199,15 +236,14 @@ impl<T: DeserializeOwned + Send + 'static> Shape for MaybeOne<T> {
         let mut rows: Vec<T> = json(&raw)?;
         match rows.len() {
             0 | 1 => Ok(rows.pop()),
-            n => Err(Error::Api(Box::new(PostgrestError {
-                status: StatusCode::NOT_ACCEPTABLE,
-                code: "PGRST116".to_owned(),
-                message: "JSON object requested, multiple (or no) rows returned".to_owned(),
-                details: Some(serde_json::Value::String(format!(
+            n => Err(Error::Api(Box::new(PostgrestError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                "PGRST116",
+                "JSON object requested, multiple (or no) rows returned",
+                Some(serde_json::Value::String(format!(
                     "Results contain {n} rows, application/vnd.pgrst.object+json requires 1 row"
                 ))),
-                hint: None,
-            }))),
+            )))),
         }
     }
 }

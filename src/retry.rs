@@ -113,6 +113,7 @@ pub(crate) fn may_resend(method: &Method, upsert_on_target: bool, vouched: bool)
     vouched
         || *method == Method::GET
         || *method == Method::HEAD
+        || *method == Method::OPTIONS
         || (*method == Method::POST && upsert_on_target)
 }
 

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{
-    from_status, DecodeError, Error, Escaped, RedirectError, Result, TransportError,
+    from_answer, DecodeError, Error, Escaped, RedirectError, Result, TransportError,
 };
 use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
@@ -261,7 +261,7 @@ async fn attempt(
         })
     } else {
         let wait = headers.remove(RETRY_AFTER);
-        Attempt::Failed(from_status(status, &body), wait)
+        Attempt::Failed(from_answer(status, &headers, &body), wait)
     }
 }
 

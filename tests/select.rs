@@ -237,3 +237,66 @@ async fn warnings_are_surfaced_with_the_status() {
     assert_eq!(answer.warnings, vec![warning.to_owned()]);
     assert_eq!(answer.data.len(), 1);
 }
+
+/// An offset past the last row: 416 with `Content-Range: */N`; the error keeps `N`.
+#[tokio::test]
+async fn range_not_satisfiable_keeps_the_total() {
+    let (server, client) = wiremock_helpers::setup().await;
+    Mock::given(method("GET"))
+        .and(path("/rest/v1/grants"))
+        .respond_with(
+            ResponseTemplate::new(416)
+                .insert_header("content-range", "*/12")
+                .set_body_json(json!({
+                    "code": "PGRST103",
+                    "message": "Requested range not satisfiable",
+                    "details": "An offset of 100 was requested, but there are only 12 rows.",
+                    "hint": null
+                })),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client
+        .from("grants")
+        .select("*")
+        .range(100, 109)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(416));
+    assert_eq!(err.code(), Some("PGRST103"));
+    assert_eq!(err.as_postgrest().and_then(|e| e.range_total()), Some(12));
+}
+
+/// `OPTIONS` says what a view or function allows.
+#[tokio::test]
+async fn options_lists_the_allowed_methods() {
+    let (server, client) = wiremock_helpers::setup().await;
+    Mock::given(method("OPTIONS"))
+        .and(path("/rest/v1/grants_view"))
+        .respond_with(ResponseTemplate::new(200).insert_header("allow", "OPTIONS,GET,HEAD"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("OPTIONS"))
+        .and(path("/rest/v1/rpc/search_grants"))
+        .respond_with(ResponseTemplate::new(200).insert_header("allow", "OPTIONS, POST, GET"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let allowed = client.from("grants_view").options().await.unwrap();
+    assert_eq!(
+        allowed,
+        [
+            reqwest::Method::OPTIONS,
+            reqwest::Method::GET,
+            reqwest::Method::HEAD
+        ]
+    );
+    assert!(
+        !allowed.contains(&reqwest::Method::PATCH),
+        "a read-only view"
+    );
+    let allowed = client.rpc_options("search_grants").await.unwrap();
+    assert!(allowed.contains(&reqwest::Method::GET));
+}

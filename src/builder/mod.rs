@@ -58,6 +58,9 @@ pub mod op {
     /// A function call: `client.rpc(f, &args)`.
     #[derive(Debug)]
     pub struct Rpc;
+    /// `OPTIONS` on a table, view or function: `from(t).options()`, `client.rpc_options(f)`.
+    #[derive(Debug)]
+    pub struct Options;
 }
 
 mod sealed {
@@ -68,6 +71,7 @@ mod sealed {
     impl Operation for super::op::Update {}
     impl Operation for super::op::Delete {}
     impl Operation for super::op::Rpc {}
+    impl Operation for super::op::Options {}
 }
 
 /// Operations that take row filters (`eq`, `in_`, ...): select, update, delete and rpc.

@@ -11,6 +11,7 @@ use crate::encode::clean_columns;
 use crate::error::Error;
 use crate::filter::pg_array;
 use crate::request::{Query, RequestParts, Target, Text};
+use crate::response::Allowed;
 
 impl Client {
     /// Calls a database function with `args` as a JSON body (`POST /rpc/<function>`).
@@ -28,6 +29,21 @@ impl Client {
     pub fn rpc<A: Serialize + ?Sized>(&self, function: impl AsRef<str>, args: &A) -> RpcBuilder {
         let mut parts = RequestParts::new(Method::POST, Target::Rpc(Text::from(function.as_ref())));
         parts.set_json_body(args);
+        Builder::new(self.clone(), parts)
+    }
+
+    /// Which methods a function allows (`OPTIONS /rpc/<function>`): `GET` only for functions
+    /// declared `STABLE` or `IMMUTABLE`. Awaits to `Vec<reqwest::Method>`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.rpc_options("search_grants").build().unwrap();
+    /// assert_eq!(req.method(), "OPTIONS");
+    /// assert_eq!(req.url().path(), "/rest/v1/rpc/search_grants");
+    /// ```
+    pub fn rpc_options(&self, function: impl AsRef<str>) -> Builder<op::Options, Allowed> {
+        let parts = RequestParts::new(Method::OPTIONS, Target::Rpc(Text::from(function.as_ref())));
         Builder::new(self.clone(), parts)
     }
 }

@@ -3,11 +3,14 @@
 use reqwest::Method;
 use serde::Serialize;
 
-use super::{Builder, DeleteBuilder, InsertBuilder, SelectBuilder, UpdateBuilder, UpsertBuilder};
+use super::{
+    op, Builder, DeleteBuilder, InsertBuilder, SelectBuilder, UpdateBuilder, UpsertBuilder,
+};
 use crate::client::Client;
 use crate::encode::clean_columns;
 use crate::prefer::Resolution;
 use crate::request::{RequestParts, Target, Text};
+use crate::response::Allowed;
 
 impl Client {
     /// Starts a request on a table or view. The name is percent-encoded into the path, so any
@@ -150,5 +153,20 @@ impl QueryBuilder {
     /// ```
     pub fn delete(self) -> DeleteBuilder {
         self.verb(Method::DELETE)
+    }
+
+    /// Which methods the table or view allows (`OPTIONS`, PostgREST's `Allow` header): a view
+    /// PostgreSQL cannot update answers without `PATCH`. Awaits to `Vec<reqwest::Method>`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let req = client.from("grants_view").options().build().unwrap();
+    /// assert_eq!(req.method(), "OPTIONS");
+    /// assert_eq!(req.url().path(), "/rest/v1/grants_view");
+    /// assert_eq!(req.headers()["accept-profile"], "public");
+    /// ```
+    pub fn options(self) -> Builder<op::Options, Allowed> {
+        self.verb(Method::OPTIONS)
     }
 }

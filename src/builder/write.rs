@@ -3,6 +3,7 @@
 
 use super::{op, Builder, Writes};
 use crate::encode::clean_columns;
+use crate::filter::field_name;
 use crate::prefer::Resolution;
 use crate::request::Text;
 use crate::response::Returning;
@@ -75,7 +76,26 @@ impl<S> Builder<op::Upsert, S> {
     /// ```
     #[inline]
     pub fn on_conflict(mut self, columns: impl AsRef<str>) -> Self {
-        self.parts.url.on_conflict = Some(Text::from(columns.as_ref()));
+        let columns = columns.as_ref();
+        if !columns.contains([':', '"']) {
+            self.parts.url.on_conflict = Some(Text::from(columns));
+            return self;
+        }
+        // A column holding `:` is quoted, as in filters; the list's commas stay separators.
+        let mut target = Text::default();
+        for (i, column) in columns.split(',').enumerate() {
+            if i > 0 {
+                target.push(',');
+            }
+            match field_name(column) {
+                Ok(name) => target.push_str(&name),
+                Err(why) => {
+                    self.parts.fail(crate::Error::invalid(why));
+                    return self;
+                }
+            }
+        }
+        self.parts.url.on_conflict = Some(target);
         self
     }
 
@@ -195,5 +215,35 @@ impl<S> Builder<op::Delete, S> {
     pub fn max_affected(mut self, n: u64) -> Self {
         self.parts.prefer.max_affected = Some(n);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn conflict_columns_with_a_colon_are_quoted() {
+        let client = crate::Client::new("http://localhost:54321", "k").unwrap();
+        let upsert = |target: &str| {
+            client
+                .from("t")
+                .upsert(&serde_json::json!({"a": 1}))
+                .on_conflict(target)
+                .build()
+        };
+        let pairs = |r: reqwest::Request| -> Vec<(String, String)> {
+            r.url().query_pairs().into_owned().collect()
+        };
+        assert_eq!(
+            pairs(upsert("user_id,grant_id").unwrap()),
+            [("on_conflict".to_owned(), "user_id,grant_id".to_owned())]
+        );
+        assert_eq!(
+            pairs(upsert("tenant:id,grant_id").unwrap()),
+            [(
+                "on_conflict".to_owned(),
+                r#""tenant:id",grant_id"#.to_owned()
+            )]
+        );
+        assert!(upsert("a\"b:c").is_err());
     }
 }

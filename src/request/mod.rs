@@ -231,7 +231,7 @@ impl RequestParts {
     /// The key of this request's header map in the memo.
     pub(crate) fn header_key(&self, shape_accept: Option<&'static str>) -> HeaderKey {
         HeaderKey {
-            reads: self.method == Method::GET || self.method == Method::HEAD,
+            reads: matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS),
             prefer: self.prefer.clone(),
             accept: self.effective_accept(shape_accept),
         }
