@@ -77,11 +77,12 @@ impl<S> Builder<op::Upsert, S> {
     #[inline]
     pub fn on_conflict(mut self, columns: impl AsRef<str>) -> Self {
         let columns = columns.as_ref();
-        if !columns.contains([':', '"']) {
+        if !columns.contains(':') {
             self.parts.url.on_conflict = Some(Text::from(columns));
             return self;
         }
         // A column holding `:` is quoted, as in filters; the list's commas stay separators.
+        // Anything else (a `"` the caller wrote, say) is sent as written, as before.
         let mut target = Text::default();
         for (i, column) in columns.split(',').enumerate() {
             if i > 0 {
@@ -89,10 +90,7 @@ impl<S> Builder<op::Upsert, S> {
             }
             match field_name(column) {
                 Ok(name) => target.push_str(&name),
-                Err(why) => {
-                    self.parts.fail(crate::Error::invalid(why));
-                    return self;
-                }
+                Err(_) => target.push_str(column),
             }
         }
         self.parts.url.on_conflict = Some(target);
@@ -220,6 +218,35 @@ impl<S> Builder<op::Delete, S> {
 
 #[cfg(test)]
 mod tests {
+    /// supabase-js accepts `rollback()` before or after `select()`; so does this crate, with the
+    /// same request either way.
+    #[test]
+    fn rollback_before_or_after_select_is_the_same_request() {
+        let client = crate::Client::new("http://localhost:54321", "k").unwrap();
+        let body = serde_json::json!({"status": "closed"});
+        let before = client
+            .from("t")
+            .update(&body)
+            .eq("id", 1)
+            .rollback()
+            .select("*")
+            .build();
+        let after = client
+            .from("t")
+            .update(&body)
+            .eq("id", 1)
+            .select("*")
+            .rollback()
+            .build();
+        let (before, after) = (before.unwrap(), after.unwrap());
+        assert_eq!(before.url(), after.url());
+        assert_eq!(before.headers(), after.headers());
+        assert_eq!(
+            after.headers()["prefer"],
+            "return=representation, tx=rollback"
+        );
+    }
+
     #[test]
     fn conflict_columns_with_a_colon_are_quoted() {
         let client = crate::Client::new("http://localhost:54321", "k").unwrap();
@@ -244,6 +271,9 @@ mod tests {
                 r#""tenant:id",grant_id"#.to_owned()
             )]
         );
-        assert!(upsert("a\"b:c").is_err());
+        assert_eq!(
+            pairs(upsert(r#"a"b:c"#).unwrap()),
+            [("on_conflict".to_owned(), r#"a"b:c"#.to_owned())]
+        );
     }
 }
