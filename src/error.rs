@@ -539,9 +539,14 @@ impl TransportError {
     }
 
     /// The request failed while being sent or while its answer was read (connection reset,
-    /// closed early), as opposed to a client-side problem.
+    /// closed early), as opposed to a client-side problem. reqwest reports an answer cut off
+    /// mid-body as a decode error wrapping the body error (the client reads raw bytes, so a
+    /// decode error can only be that).
     pub(crate) fn is_request_failure(&self) -> bool {
-        self.inner.is_request() || self.inner.is_body() || self.inner.is_connect()
+        self.inner.is_request()
+            || self.inner.is_body()
+            || self.inner.is_decode()
+            || self.inner.is_connect()
     }
 
     /// The innermost cause in a few words: an I/O error's kind (`connection refused`), or the
