@@ -285,18 +285,13 @@ async fn transport_errors_say_what_failed_and_where() {
     assert!(!text.contains("sentinel") && !text.contains(KEY), "{text}");
 
     // A server that sends part of the body, then closes.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = [0u8; 4096];
-            let _ = socket.read(&mut buf).await;
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{\"a\":";
-            let _ = socket.write_all(head.as_bytes()).await;
-            drop(socket);
-        }
-    });
-    let client = Client::builder(format!("http://{addr}"), KEY)
+    let url = raw_server(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[{\"a\":",
+        false,
+    )
+    .await;
+    let addr = url.trim_start_matches("http://").to_owned();
+    let client = Client::builder(url, KEY)
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
