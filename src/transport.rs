@@ -58,9 +58,9 @@ pub(crate) fn send<S: Shape>(
         Ok(p) => p,
         Err(e) => return Box::pin(std::future::ready(Err(e))),
     };
-    let policy = match prepared.retry {
-        Some(false) => RetryPolicy::none(),
-        _ => client.inner.retry.clone(),
+    let policy = match &prepared.retry {
+        Some(own) => own.clone(),
+        None => client.inner.retry.clone(),
     };
     let span = tracing::debug_span!(
         "supabase_rest.request",

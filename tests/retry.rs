@@ -279,3 +279,25 @@ async fn connection_refused_is_retried_even_for_inserts_because_nothing_was_sent
     assert!(err.is_connect());
     assert!(!err.may_have_been_applied());
 }
+
+/// A request's own retry policy replaces the client's: one retry here, three on the client.
+#[tokio::test]
+async fn a_request_policy_replaces_the_clients() {
+    let (server, client) = wiremock_helpers::setup().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let err = client
+        .from("t")
+        .select("*")
+        .retry_policy(
+            RetryPolicy::default()
+                .max_retries(1)
+                .base_delay(Duration::from_millis(1)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}

@@ -144,6 +144,11 @@ impl<'a, T, S> ChunkedUpsert<'a, T, S> {
         self.map(|b| b.retry(enabled))
     }
 
+    /// A retry policy for every chunk; see [`Builder::retry_policy`].
+    pub fn retry_policy(self, policy: crate::RetryPolicy) -> Self {
+        self.map(|b| b.retry_policy(policy))
+    }
+
     /// Rows per request (1,000 by default). Zero fails the call before anything is sent.
     pub fn chunk_size(self, rows: usize) -> Self {
         ChunkedUpsert {

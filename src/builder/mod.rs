@@ -35,7 +35,7 @@ pub use template::{RequestTemplate, TakesBody};
 use crate::client::Client;
 use crate::error::Result;
 use crate::prefer::Count;
-use crate::request::{Prepared, RequestParts, Use};
+use crate::request::RequestParts;
 use crate::response::{Countable, Counted, Json, NoContent, Retype, RowSet, Rows, Shape};
 
 /// Operation markers for [`Builder`]. They only select which methods a builder offers.
@@ -186,7 +186,25 @@ impl<Op, S> Builder<Op, S> {
     /// assert!(req.headers().get("prefer").is_none());
     /// ```
     pub fn retry(mut self, enabled: bool) -> Self {
-        self.parts.retry = Some(enabled);
+        self.parts.retry = (!enabled).then(crate::RetryPolicy::none);
+        self
+    }
+
+    /// A retry policy for this request only, instead of the client's (Supabase's cross-SDK
+    /// spec asks for both levels). Which requests may be resent does not change: a plain insert
+    /// is still never sent twice once it may have reached the server.
+    ///
+    /// ```
+    /// # use supabase_rest::{Client, RetryPolicy};
+    /// # let client = Client::new("http://localhost:54321", "anon-key").unwrap();
+    /// let patient = client
+    ///     .from("grants")
+    ///     .select("*")
+    ///     .retry_policy(RetryPolicy::default().max_retries(8));
+    /// assert_eq!(patient.build().unwrap().url().query(), Some("select=*"));
+    /// ```
+    pub fn retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+        self.parts.retry = Some(policy);
         self
     }
 
@@ -262,17 +280,8 @@ impl<Op, S: Shape> Builder<Op, S> {
     /// ```
     #[inline]
     pub fn build(self) -> Result<reqwest::Request> {
-        self.prepare(Use::Build).1.map(Prepared::into_request)
-    }
-
-    /// The request ready to send, and the client to send it with: the one path `build()` and
-    /// `.await` share.
-    #[inline]
-    fn prepare(self, usage: Use) -> (Client, Result<Prepared>) {
-        let Builder { client, parts, .. } = self;
-        let inner = &client.inner;
-        let prepared = parts.prepare(&inner.defaults, &inner.memo, S::ACCEPT, usage);
-        (client, prepared)
+        let inner = &self.client.inner;
+        self.parts.build(&inner.defaults, &inner.memo, S::ACCEPT)
     }
 }
 
@@ -392,7 +401,8 @@ impl<Op, S: Shape> IntoFuture for Builder<Op, S> {
     type IntoFuture = Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let (client, prepared) = self.prepare(Use::Send);
+        let Builder { client, parts, .. } = self;
+        let prepared = parts.prepare(&client.inner.defaults, &client.inner.memo, S::ACCEPT);
         crate::transport::send::<S>(client, prepared)
     }
 }

@@ -17,7 +17,7 @@ use url::Url;
 use super::{op, Builder};
 use crate::client::Client;
 use crate::error::{BuildError, Error, Result};
-use crate::request::{to_json, Held, Prepared, UrlParts, Use};
+use crate::request::{assemble, to_json, Held, Prepared, UrlParts};
 use crate::response::Shape;
 
 /// Writes whose body a [`RequestTemplate`] can vary: insert, upsert, update and rpc.
@@ -79,7 +79,7 @@ pub struct RequestTemplate<S> {
     /// The client's headers with this shape's and the builder's own, merged once.
     headers: Arc<HeaderMap>,
     timeout: Option<Duration>,
-    retry: Option<bool>,
+    retry: Option<crate::RetryPolicy>,
     may_resend: bool,
     marker: PhantomData<fn() -> S>,
 }
@@ -102,7 +102,7 @@ impl<Op: TakesBody, S: Shape> Builder<Op, S> {
         parts.url.columns = None;
         let url_parts = parts.url.clone();
         let inner = &client.inner;
-        let prepared = parts.prepare(&inner.defaults, &inner.memo, S::ACCEPT, Use::Send)?;
+        let prepared = parts.prepare(&inner.defaults, &inner.memo, S::ACCEPT)?;
         let shared = |held| match held {
             Held::Shared(t) => t,
             Held::Own(t) => Arc::new(t),
@@ -140,7 +140,16 @@ impl<S: Shape> RequestTemplate<S> {
     /// The request for `body`, built without any I/O: what [`send`](RequestTemplate::send)
     /// would send.
     pub fn build<T: Serialize + ?Sized>(&self, body: &T) -> Result<reqwest::Request> {
-        self.prepare(body, Use::Build).map(Prepared::into_request)
+        let (url, body) = self.encode(body)?;
+        let url = url.unwrap_or_else(|| Url::clone(&self.url));
+        Ok(assemble(
+            self.method.clone(),
+            url,
+            HeaderMap::clone(&self.headers),
+            None,
+            Some(body),
+            self.timeout,
+        ))
     }
 
     /// Sends the request for `body` and decodes the answer as the builder would have: the
@@ -150,47 +159,41 @@ impl<S: Shape> RequestTemplate<S> {
         &self,
         body: &T,
     ) -> Pin<Box<dyn Future<Output = Result<S::Output>> + Send + 'static>> {
-        crate::transport::send::<S>(self.client.clone(), self.prepare(body, Use::Send))
+        let prepared = self.encode(body).map(|(url, body)| Prepared {
+            target: self.parts.target.clone(),
+            method: self.method.clone(),
+            url: match url {
+                Some(with_columns) => Held::Own(with_columns),
+                None => Held::Shared(Arc::clone(&self.url)),
+            },
+            headers: Held::Shared(Arc::clone(&self.headers)),
+            extra: None,
+            body: Some(body),
+            timeout: self.timeout,
+            retry: self.retry.clone(),
+            may_resend: self.may_resend,
+        });
+        crate::transport::send::<S>(self.client.clone(), prepared)
     }
 
-    /// The request for `body`, ready to send: its bytes, and the URL with `columns` when the
-    /// body is an array of objects.
-    fn prepare<T: Serialize + ?Sized>(&self, body: &T, usage: Use) -> Result<Prepared> {
+    /// The serialized body, and the URL with `columns` when the body is an array of objects:
+    /// what `build` and `send` share.
+    fn encode<T: Serialize + ?Sized>(&self, body: &T) -> Result<(Option<Url>, Bytes)> {
         let json = to_json(body).map_err(|e| {
             Error::InvalidRequest(BuildError::caused_by("body does not serialize to JSON", e))
         })?;
         let url = match json.columns? {
-            None => self.held(&self.url, usage),
+            None => None,
             Some(columns) => {
                 let mut parts = self.parts.clone();
                 parts.columns = Some(columns);
                 let defaults = &self.client.inner.defaults;
                 let url = parts.url(&defaults.base)?;
                 defaults.check_url(&url)?;
-                Held::Own(url)
+                Some(url)
             }
         };
-        Ok(Prepared {
-            target: self.parts.target.clone(),
-            method: self.method.clone(),
-            url,
-            headers: self.held(&self.headers, usage),
-            extra: None,
-            body: Some(Bytes::from(json.bytes)),
-            timeout: self.timeout,
-            retry: self.retry,
-            may_resend: self.may_resend,
-        })
-    }
-}
-
-impl<S> RequestTemplate<S> {
-    /// A copy for a request that is built once, a share for one that is sent.
-    fn held<T: Clone>(&self, part: &Arc<T>, usage: Use) -> Held<T> {
-        match usage {
-            Use::Build => Held::Own(T::clone(part)),
-            Use::Send => Held::Shared(Arc::clone(part)),
-        }
+        Ok((url, Bytes::from(json.bytes)))
     }
 }
 
@@ -203,7 +206,7 @@ impl<S> Clone for RequestTemplate<S> {
             url: Arc::clone(&self.url),
             headers: Arc::clone(&self.headers),
             timeout: self.timeout,
-            retry: self.retry,
+            retry: self.retry.clone(),
             may_resend: self.may_resend,
             marker: PhantomData,
         }

@@ -1,9 +1,11 @@
 //! The request model: what a request is made of, as plain data, and the one path from that data
 //! to a `reqwest::Request`.
 //!
-//! A builder fills a [`RequestParts`]; [`RequestParts::prepare`] turns it (with the client's
-//! [`Defaults`] and [`Memo`]) into a [`Prepared`] request, which `build()` turns into the
-//! `reqwest::Request` it returns and the transport into one `reqwest::Request` per attempt.
+//! A builder fills a [`RequestParts`]. Its URL and headers are decided in one place
+//! (`RequestParts::head`: the deferred errors, the client's [`Defaults`] and [`Memo`], the URL
+//! budget) and every `reqwest::Request` is put together by one function (`assemble`):
+//! `build()` does both once; sending keeps a [`Prepared`] request and assembles one
+//! `reqwest::Request` per attempt from it.
 //! Nothing here sends anything or knows about builders.
 
 mod body;
@@ -112,8 +114,9 @@ pub(crate) struct RequestParts {
     pub(crate) headers: Option<Box<HeaderMap>>,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
-    /// `Some(false)` disables retries for this request.
-    pub(crate) retry: Option<bool>,
+    /// This request's own retry policy (`retry(false)` is `RetryPolicy::none()`); `None`: the
+    /// client's.
+    pub(crate) retry: Option<crate::retry::RetryPolicy>,
     /// The caller vouches that repeating this request cannot change the outcome.
     pub(crate) idempotent: bool,
     /// The first problem found while building; returned by `build()` and `.await`.
@@ -237,15 +240,16 @@ impl RequestParts {
         }
     }
 
-    /// The request ready to send, or the first problem found while building it. The URL and
-    /// the header map come from the client's memo when this shape was built before.
-    pub(crate) fn prepare(
-        mut self: Box<Self>,
+    /// The URL and header map of this request, or the first problem found while building it:
+    /// the one place both `build()` and sending decide them. They come from the client's memo
+    /// when this shape was built before.
+    fn head(
+        &mut self,
         defaults: &Defaults,
         memo: &Memo,
         shape_accept: Option<&'static str>,
         usage: Use,
-    ) -> Result<Prepared> {
+    ) -> Result<(Held<url::Url>, Held<HeaderMap>)> {
         if let Some(err) = self.error.take() {
             return Err(Error::InvalidRequest(err));
         }
@@ -255,6 +259,37 @@ impl RequestParts {
         let (url, headers) =
             memo.get(defaults, &self.url, &self.header_key(shape_accept), usage)?;
         defaults.check_url(url.get())?;
+        Ok((url, headers))
+    }
+
+    /// The `reqwest::Request` of `build()`: [`RequestParts::head`], then [`assemble`], with
+    /// nothing kept for another attempt (a `Prepared` would only be copied and taken apart).
+    pub(crate) fn build(
+        mut self: Box<Self>,
+        defaults: &Defaults,
+        memo: &Memo,
+        shape_accept: Option<&'static str>,
+    ) -> Result<reqwest::Request> {
+        let (url, headers) = self.head(defaults, memo, shape_accept, Use::Build)?;
+        Ok(assemble(
+            std::mem::replace(&mut self.method, Method::GET),
+            url.into_inner(),
+            headers.into_inner(),
+            self.headers.as_deref(),
+            self.body.take(),
+            self.timeout.or(defaults.timeout),
+        ))
+    }
+
+    /// The request ready to send, attempt after attempt: [`RequestParts::head`], kept as a
+    /// [`Prepared`] that [`assemble`]s each attempt's `reqwest::Request`.
+    pub(crate) fn prepare(
+        mut self: Box<Self>,
+        defaults: &Defaults,
+        memo: &Memo,
+        shape_accept: Option<&'static str>,
+    ) -> Result<Prepared> {
+        let (url, headers) = self.head(defaults, memo, shape_accept, Use::Send)?;
         // Fields are taken out one by one: moving the whole parts out of their box would copy
         // them, and this runs for every request.
         Ok(Prepared {
@@ -266,7 +301,7 @@ impl RequestParts {
             extra: self.headers.take(),
             body: self.body.take(),
             timeout: self.timeout.or(defaults.timeout),
-            retry: self.retry,
+            retry: self.retry.take(),
         })
     }
 }
@@ -284,8 +319,8 @@ pub(crate) struct Prepared {
     pub(crate) extra: Option<Box<HeaderMap>>,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
-    /// `Some(false)` disables retries.
-    pub(crate) retry: Option<bool>,
+    /// The request's own retry policy, if it has one.
+    pub(crate) retry: Option<crate::retry::RetryPolicy>,
     /// Whether it may be sent again once it may have reached the server.
     pub(crate) may_resend: bool,
 }
@@ -327,8 +362,9 @@ impl Prepared {
     }
 }
 
+/// The one function that puts a `reqwest::Request` together.
 #[inline]
-fn assemble(
+pub(crate) fn assemble(
     method: Method,
     url: url::Url,
     mut headers: HeaderMap,
