@@ -263,20 +263,18 @@ async fn a_huge_error_body_is_cut() {
 /// A transport error's text says what failed and where, and never carries the query's values.
 #[tokio::test]
 async fn transport_errors_say_what_failed_and_where() {
+    let call = |url: String| async move {
+        plain_client(url)
+            .from("t")
+            .select("*")
+            .eq("owner", "row-data-sentinel")
+            .await
+            .unwrap_err()
+    };
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let client = Client::builder(format!("http://127.0.0.1:{port}"), KEY)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let err = client
-        .from("t")
-        .select("*")
-        .eq("owner", "row-data-sentinel")
-        .await
-        .unwrap_err();
-    let text = err.to_string();
+    let text = call(format!("http://127.0.0.1:{port}")).await.to_string();
     assert!(
         text.starts_with(&format!("connecting to 127.0.0.1:{port} failed: ")),
         "{text}"
@@ -291,16 +289,7 @@ async fn transport_errors_say_what_failed_and_where() {
     )
     .await;
     let addr = url.trim_start_matches("http://").to_owned();
-    let client = Client::builder(url, KEY)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let err = client
-        .from("t")
-        .select("*")
-        .eq("owner", "row-data-sentinel")
-        .await
-        .unwrap_err();
+    let err = call(url).await;
     let text = err.to_string();
     assert!(
         text.starts_with(&format!("GET /rest/v1/t on {addr}: the answer was cut off")),
