@@ -223,6 +223,9 @@
 
 // The rooms of the crate, in the order a request flows through them; each imports only rooms
 // listed before it (and `error`, `secret`, which everything may use).
+// Generated code names this crate `supabase_rest`, inside it too (`grants::schema`).
+extern crate self as supabase_rest;
+
 mod builder;
 mod client;
 mod encode;
@@ -240,6 +243,7 @@ mod secret;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod transport;
+pub mod typed;
 
 pub use builder::{
     op, Builder, ChunkFailure, ChunkOutput, ChunkedError, ChunkedUpsert, DeleteBuilder, Explain,

@@ -1423,3 +1423,53 @@ fn deliberate_select_once() {
     assert_eq!(req.url().query(), Some("select=id%2Ctitle&id=eq.1"));
     assert!(req.headers().get("prefer").is_none());
 }
+
+/// The seed's upsert written with the generated types of `supabase/migrations/` sends the
+/// request of `upsert_single_merge`. The one difference is the values: the schema types
+/// `user_id` and `grant_id` as `uuid`, so the vector's `"u1"` / `"g1"` are replaced by uuids
+/// (the typed API cannot send a non-uuid there, which is the point).
+#[test]
+fn typed_seed_upsert_matches_the_golden_vector() {
+    use supabase_rest::grants::schema::public::user_interactions::{self as ui, Insert};
+    use supabase_rest::typed::Field;
+
+    let user = uuid::Uuid::from_u128(0x0b6a_3c2e_1f4d_4e5a_8b7c_9d0e_1f2a_3b4c);
+    let grant = uuid::Uuid::from_u128(0x5d4c_3b2a_1e0f_4a9b_8c7d_6e5f_4a3b_0007);
+    let mut v = vector("upsert_single_merge");
+    let expected = v.request.as_mut().unwrap();
+    expected.body["user_id"] = json!(user);
+    expected.body["grant_id"] = json!(grant);
+    let raw = expected.body_raw.take().unwrap();
+    assert!(raw.contains(r#""user_id":"u1""#) && raw.contains(r#""grant_id":"g1""#));
+    expected.body_raw = Some(
+        raw.replace(r#""u1""#, &format!("\"{user}\""))
+            .replace(r#""g1""#, &format!("\"{grant}\"")),
+    );
+
+    let client = &Clients::new().supabase;
+    let row = Insert {
+        notes: Field::Null,
+        ..Insert::new(user, grant, "saved".to_owned())
+    };
+    let typed = client
+        .table(ui::TABLE)
+        .upsert(&row, ui::conflict::USER_ID_GRANT_ID)
+        .ignore_duplicates(false)
+        .returning()
+        .single()
+        .build();
+    let mismatches = compare(&v, &typed);
+    assert!(mismatches.is_empty(), "{}", render(&v, &mismatches));
+
+    // And byte for byte what the string chain sends for the same row.
+    let string = client
+        .from("user_interactions")
+        .upsert(&row)
+        .on_conflict("user_id,grant_id")
+        .ignore_duplicates(false)
+        .select("*")
+        .single()
+        .build();
+    let mismatches = compare(&v, &string);
+    assert!(mismatches.is_empty(), "{}", render(&v, &mismatches));
+}

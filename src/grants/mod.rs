@@ -2,6 +2,7 @@
 //! whose [`UsersService::record_user_interaction`] is the atomic upsert that replaced the racy
 //! select-then-insert.
 
+pub mod schema;
 mod service;
 
 use std::fmt;
