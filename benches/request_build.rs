@@ -17,6 +17,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::Criterion;
+use supabase_rest::grants::schema::public::user_interactions as ui;
 use supabase_rest::grants::UsersService;
 
 use common::{assert_same_request, client, interaction, paired, per_call, report, row, Floor};
@@ -59,10 +60,34 @@ fn main() {
     };
     let hand_written = || floor.request(black_box(&body));
 
+    // The typed path against the string chain, same generated `Insert` body on both sides.
+    let insert = ui::Insert::new(user, common::grant_id(7), "saved".to_owned());
+    let typed = || {
+        client
+            .table(ui::TABLE)
+            .upsert(black_box(&insert), ui::conflict::USER_ID_GRANT_ID)
+            .returning()
+            .single()
+            .build()
+            .unwrap()
+    };
+    let chain_same_body = || {
+        client
+            .from("user_interactions")
+            .upsert(black_box(&insert))
+            .on_conflict("user_id,grant_id")
+            .select("*")
+            .single()
+            .build()
+            .unwrap()
+    };
+
     // Same request on the wire, or the comparison means nothing.
     assert_same_request(&service(), &hand_written());
     assert_same_request(&templated(), &hand_written());
     assert_same_request(&chain(), &hand_written());
+    assert_same_request(&typed(), &hand_written());
+    assert_same_request(&chain_same_body(), &hand_written());
 
     let mut c = Criterion::default().configure_from_args();
     {
@@ -71,6 +96,7 @@ fn main() {
         g.bench_function("request_template", |b| b.iter(templated));
         g.bench_function("builder_chain", |b| b.iter(chain));
         g.bench_function("hand_written_reqwest", |b| b.iter(hand_written));
+        g.bench_function("typed_generated", |b| b.iter(typed));
         g.finish();
     }
     c.final_summary();
@@ -93,4 +119,15 @@ fn main() {
         );
         report(name, "per request", &p, target);
     }
+    let p = paired(
+        rounds,
+        || per_call(n, || drop(black_box(typed()))),
+        || per_call(n, || drop(black_box(chain_same_body()))),
+    );
+    report(
+        "build: typed (generated) / builder chain",
+        "per request",
+        &p,
+        1.02,
+    );
 }

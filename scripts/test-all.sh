@@ -8,8 +8,10 @@
 #   3. cargo doc, warnings denied
 #   4. shellcheck on scripts/ (only when shellcheck is installed)
 #   5. in ONE throwaway PostgreSQL (scripts/with-postgres.sh): the pgTAP tests of supabase/tests
-#      first, on the freshly migrated and seeded schema, then `cargo test` (unit, contract,
-#      golden, property, fault-injection, real-PostgreSQL and doc tests)
+#      first, on the freshly migrated and seeded schema; the drift check (src/grants/schema.rs
+#      regenerated from that schema must be unchanged); then `cargo test` of the workspace
+#      (unit, contract, golden, property, fault-injection, real-PostgreSQL, generator,
+#      compile-fail and doc tests)
 #   6. the examples, with no configuration
 #
 # Stops at the first failure and exits non-zero.
@@ -27,7 +29,7 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, -D warnings)"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo doc (-D warnings)"
 RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --no-deps --all-features
@@ -53,12 +55,13 @@ else
 fi
 
 step "pgTAP and cargo test against a throwaway PostgreSQL"
-scripts/with-postgres.sh bash -c 'scripts/pgtap.sh && cargo test --all-targets && cargo test --doc'
+scripts/with-postgres.sh bash -c 'scripts/pgtap.sh && scripts/check-schema-drift.sh && cargo test --workspace --all-targets && cargo test --doc'
 
 step "examples run with no configuration"
 env -u SUPABASE_URL cargo run --quiet --example quickstart >/dev/null
 env -u SUPABASE_URL cargo run --quiet --example race_demo >/dev/null
 env -u SUPABASE_URL -u GRANTS_API_ADDR cargo run --quiet --example grants_api >/dev/null
 env -u SUPABASE_URL cargo run --quiet --example typed_queries >/dev/null
+env -u SUPABASE_URL cargo run --quiet --example typed_schema >/dev/null
 
 step "all checks passed in $((SECONDS - start))s"

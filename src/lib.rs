@@ -101,6 +101,14 @@
 //! ([`ChunkedError`]). For a hot write path, [`Builder::template`] fixes the request once as a
 //! [`RequestTemplate`]; each call then only serializes its body.
 //!
+//! # Types from the schema
+//!
+//! The [`typed`] module is the same API over code generated from your database by
+//! `supabase-rest-gen`: `client.table(user_interactions::TABLE)` accepts only that table's
+//! columns, values of their types and its own conflict targets, so a misspelt column or a
+//! wrong conflict target is a compile error instead of a 42703 or 42P10 in production. The
+//! grants schema's generated types are [`grants::schema`].
+//!
 //! # Update and delete
 //!
 //! `update(&patch)` and `delete()` take the same filters as reads; `max_affected(n)` makes the
@@ -197,6 +205,7 @@
 //! | `const { data, error } = await q` | `let data = q.await?;` (every non-2xx is an `Err`) |
 //! | `const { data, status } = await q` | `let WithStatus { data, status, .. } = q.with_status().await?;` |
 //! | `error.code === '23505'` | `err.is_unique_violation()` |
+//! | `createClient<Database>(..)` with `supabase gen types` | `client.table(t::TABLE)` with `supabase-rest-gen` ([`typed`]) |
 //!
 //! What a supabase-js user must still do differently: pick the row type with `.returns::<T>()`
 //! (on reads, writes and rpc alike; `serde_json::Value` otherwise); pass the

@@ -272,33 +272,42 @@ impl Emitter<'_> {
         doc(out, &what);
         let _ = writeln!(out, "pub mod {module} {{\n{USES}");
 
-        // The marker type and its traits.
+        // The marker type, named after the relation so that compiler errors say which one
+        // (`Column<Widgets, _>`, not `Column<Table, _>`), and its traits.
+        let marker = Scope::with(&["Row", "Insert", "Update"]).claim(camel(&r.name));
         doc(
             out,
             &format!("`{}.{}`: `client.table(TABLE)`.", r.schema, r.name),
         );
-        out.push_str(
-            "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]\npub struct Table;\n",
-        );
-        doc(out, "The relation, to pass to `client.table(..)`.");
-        out.push_str("pub const TABLE: Table = Table;\n");
         let _ = writeln!(
             out,
-            "impl st::Relation for Table {{ const SCHEMA: &'static str = {}; const NAME: &'static str = {}; type Row = Row; }}",
+            "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]\npub struct {marker};"
+        );
+        doc(out, "The relation, to pass to `client.table(..)`.");
+        let _ = writeln!(out, "pub const TABLE: {marker} = {marker};");
+        let _ = writeln!(
+            out,
+            "impl st::Relation for {marker} {{ const SCHEMA: &'static str = {}; const NAME: &'static str = {}; type Row = Row; }}",
             lit(&r.schema),
             lit(&r.name)
         );
         if r.insertable {
-            out.push_str("impl st::Insertable for Table { type Insert = Insert; }\n");
+            let _ = writeln!(
+                out,
+                "impl st::Insertable for {marker} {{ type Insert = Insert; }}"
+            );
             if !r.keys.is_empty() {
-                out.push_str("impl st::Upsertable for Table {}\n");
+                let _ = writeln!(out, "impl st::Upsertable for {marker} {{}}");
             }
         }
         if r.updatable {
-            out.push_str("impl st::Updatable for Table { type Update = Update; }\n");
+            let _ = writeln!(
+                out,
+                "impl st::Updatable for {marker} {{ type Update = Update; }}"
+            );
         }
         if r.deletable {
-            out.push_str("impl st::Deletable for Table {}\n");
+            let _ = writeln!(out, "impl st::Deletable for {marker} {{}}");
         }
 
         // Field names, shared by Row, Insert and Update.
@@ -423,7 +432,7 @@ impl Emitter<'_> {
             doc(out, &format!("`{}` ({}).", c.name, c.type_text));
             let _ = writeln!(
                 out,
-                "pub const {}: st::Column<super::Table, {ty}> = st::Column::generated({});",
+                "pub const {}: st::Column<super::{marker}, {ty}> = st::Column::generated({});",
                 consts.claim(screaming(&c.name)),
                 lit(&c.name)
             );
@@ -453,14 +462,14 @@ impl Emitter<'_> {
                 );
                 let _ = writeln!(
                     out,
-                    "pub const {name}: st::ConflictTarget<super::Table> = st::ConflictTarget::generated({});",
+                    "pub const {name}: st::ConflictTarget<super::{marker}> = st::ConflictTarget::generated({});",
                     lit(&columns)
                 );
                 if k.primary {
                     doc(out, "The primary key.");
                     let _ = writeln!(
                         out,
-                        "pub const PRIMARY_KEY: st::ConflictTarget<super::Table> = {name};"
+                        "pub const PRIMARY_KEY: st::ConflictTarget<super::{marker}> = {name};"
                     );
                 }
             }
@@ -530,11 +539,13 @@ impl Emitter<'_> {
         doc(out, &text);
         let _ = writeln!(out, "pub mod {module} {{\n{USES}");
         doc(out, "The function, to pass to `client.call(..)`.");
-        out.push_str(
-            "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]\npub struct Function;\n",
+        let marker = Scope::with(&["Args"]).claim(camel(&f.name));
+        let _ = writeln!(
+            out,
+            "#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]\npub struct {marker};"
         );
         doc(out, "The function.");
-        out.push_str("pub const FUNCTION: Function = Function;\n");
+        let _ = writeln!(out, "pub const FUNCTION: {marker} = {marker};");
         let result = self.map(f.return_type, 3);
         let returns = if f.returns_set {
             format!("Vec<{}>", result.rust)
@@ -548,12 +559,12 @@ impl Emitter<'_> {
         }
         let _ = writeln!(
             out,
-            "impl st::Function for Function {{ const SCHEMA: &'static str = {}; const NAME: &'static str = {}; type Args = Args; type Returns = {returns}; }}",
+            "impl st::Function for {marker} {{ const SCHEMA: &'static str = {}; const NAME: &'static str = {}; type Args = Args; type Returns = {returns}; }}",
             lit(&f.schema),
             lit(&f.name)
         );
         if f.volatility != 'v' {
-            out.push_str("impl st::ReadOnly for Function {}\n");
+            let _ = writeln!(out, "impl st::ReadOnly for {marker} {{}}");
         }
         doc(
             out,

@@ -225,26 +225,25 @@ impl NewInteraction {
     }
 }
 
-/// The body of one upsert row: only the columns the call means to set. Never `id` or
-/// `created_at` (so the first creation time survives), and `notes` only when asked.
-#[derive(Debug, Serialize)]
-struct InteractionRow<'a> {
+/// The body of one upsert row, as the generated `Insert` of `user_interactions`: only the
+/// columns the call means to set. Never `id` or `created_at` (so the first creation time
+/// survives), and `notes` only when asked.
+fn insert_row(
     user_id: Uuid,
-    grant_id: Uuid,
-    action: InteractionAction,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    notes: Option<&'a Notes>,
-}
-
-impl<'a> InteractionRow<'a> {
-    fn new(user_id: Uuid, interaction: &'a NewInteraction) -> Self {
-        InteractionRow {
-            user_id,
-            grant_id: interaction.grant_id,
-            action: interaction.action,
-            notes: interaction.notes.as_ref(),
-        }
-    }
+    interaction: &NewInteraction,
+) -> schema::public::user_interactions::Insert {
+    use crate::typed::Field;
+    let mut row = schema::public::user_interactions::Insert::new(
+        user_id,
+        interaction.grant_id,
+        interaction.action.as_str().to_owned(),
+    );
+    row.notes = match &interaction.notes {
+        None => Field::Unset,
+        Some(Notes::Set(text)) => Field::Value(text.clone()),
+        Some(Notes::Clear) => Field::Null,
+    };
+    row
 }
 
 #[cfg(test)]
@@ -267,8 +266,7 @@ mod tests {
         let keep = NewInteraction::new(grant_id, InteractionAction::Saved);
         let set = keep.clone().with_notes("hi");
         let clear = keep.clone().clearing_notes();
-        let body =
-            |i: &NewInteraction| serde_json::to_string(&InteractionRow::new(user_id, i)).unwrap();
+        let body = |i: &NewInteraction| serde_json::to_string(&insert_row(user_id, i)).unwrap();
         assert_eq!(
             body(&keep),
             format!(r#"{{"user_id":"{user_id}","grant_id":"{grant_id}","action":"saved"}}"#)

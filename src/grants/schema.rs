@@ -25,22 +25,22 @@ pub mod public {
 
         /// `public.grants`: `client.table(TABLE)`.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-        pub struct Table;
+        pub struct Grants;
         /// The relation, to pass to `client.table(..)`.
-        pub const TABLE: Table = Table;
-        impl st::Relation for Table {
+        pub const TABLE: Grants = Grants;
+        impl st::Relation for Grants {
             const SCHEMA: &'static str = "public";
             const NAME: &'static str = "grants";
             type Row = Row;
         }
-        impl st::Insertable for Table {
+        impl st::Insertable for Grants {
             type Insert = Insert;
         }
-        impl st::Upsertable for Table {}
-        impl st::Updatable for Table {
+        impl st::Upsertable for Grants {}
+        impl st::Updatable for Grants {
             type Update = Update;
         }
-        impl st::Deletable for Table {}
+        impl st::Deletable for Grants {}
         /// One row, as a read returns it (`select=*`).
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         #[serde(crate = "supabase_rest::typed::__private::serde")]
@@ -135,21 +135,21 @@ pub mod public {
             };
 
             /// `id` (uuid).
-            pub const ID: st::Column<super::Table, uuid::Uuid> = st::Column::generated("id");
+            pub const ID: st::Column<super::Grants, uuid::Uuid> = st::Column::generated("id");
             /// `title` (text).
-            pub const TITLE: st::Column<super::Table, String> = st::Column::generated("title");
+            pub const TITLE: st::Column<super::Grants, String> = st::Column::generated("title");
             /// `funder` (text).
-            pub const FUNDER: st::Column<super::Table, String> = st::Column::generated("funder");
+            pub const FUNDER: st::Column<super::Grants, String> = st::Column::generated("funder");
             /// `amount` (numeric).
-            pub const AMOUNT: st::Column<super::Table, st::Numeric> =
+            pub const AMOUNT: st::Column<super::Grants, st::Numeric> =
                 st::Column::generated("amount");
             /// `deadline` (date).
-            pub const DEADLINE: st::Column<super::Table, chrono::NaiveDate> =
+            pub const DEADLINE: st::Column<super::Grants, chrono::NaiveDate> =
                 st::Column::generated("deadline");
             /// `status` (text).
-            pub const STATUS: st::Column<super::Table, String> = st::Column::generated("status");
+            pub const STATUS: st::Column<super::Grants, String> = st::Column::generated("status");
             /// `created_at` (timestamp with time zone).
-            pub const CREATED_AT: st::Column<super::Table, chrono::DateTime<chrono::Utc>> =
+            pub const CREATED_AT: st::Column<super::Grants, chrono::DateTime<chrono::Utc>> =
                 st::Column::generated("created_at");
         }
         /// Conflict targets for `upsert`: the primary key and every unique key PostgreSQL can use as an `ON CONFLICT` arbiter (partial and expression indexes cannot be).
@@ -161,9 +161,9 @@ pub mod public {
             };
 
             /// `(id)`: the primary key `grants_pkey`.
-            pub const ID: st::ConflictTarget<super::Table> = st::ConflictTarget::generated("id");
+            pub const ID: st::ConflictTarget<super::Grants> = st::ConflictTarget::generated("id");
             /// The primary key.
-            pub const PRIMARY_KEY: st::ConflictTarget<super::Table> = ID;
+            pub const PRIMARY_KEY: st::ConflictTarget<super::Grants> = ID;
         }
     }
 
@@ -179,22 +179,22 @@ pub mod public {
 
         /// `public.user_interactions`: `client.table(TABLE)`.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-        pub struct Table;
+        pub struct UserInteractions;
         /// The relation, to pass to `client.table(..)`.
-        pub const TABLE: Table = Table;
-        impl st::Relation for Table {
+        pub const TABLE: UserInteractions = UserInteractions;
+        impl st::Relation for UserInteractions {
             const SCHEMA: &'static str = "public";
             const NAME: &'static str = "user_interactions";
             type Row = Row;
         }
-        impl st::Insertable for Table {
+        impl st::Insertable for UserInteractions {
             type Insert = Insert;
         }
-        impl st::Upsertable for Table {}
-        impl st::Updatable for Table {
+        impl st::Upsertable for UserInteractions {}
+        impl st::Updatable for UserInteractions {
             type Update = Update;
         }
-        impl st::Deletable for Table {}
+        impl st::Deletable for UserInteractions {}
         /// One row, as a read returns it (`select=*`).
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         #[serde(crate = "supabase_rest::typed::__private::serde")]
@@ -299,23 +299,30 @@ pub mod public {
             };
 
             /// `id` (uuid).
-            pub const ID: st::Column<super::Table, uuid::Uuid> = st::Column::generated("id");
+            pub const ID: st::Column<super::UserInteractions, uuid::Uuid> =
+                st::Column::generated("id");
             /// `user_id` (uuid).
-            pub const USER_ID: st::Column<super::Table, uuid::Uuid> =
+            pub const USER_ID: st::Column<super::UserInteractions, uuid::Uuid> =
                 st::Column::generated("user_id");
             /// `grant_id` (uuid).
-            pub const GRANT_ID: st::Column<super::Table, uuid::Uuid> =
+            pub const GRANT_ID: st::Column<super::UserInteractions, uuid::Uuid> =
                 st::Column::generated("grant_id");
             /// `action` (text).
-            pub const ACTION: st::Column<super::Table, String> = st::Column::generated("action");
+            pub const ACTION: st::Column<super::UserInteractions, String> =
+                st::Column::generated("action");
             /// `notes` (text).
-            pub const NOTES: st::Column<super::Table, String> = st::Column::generated("notes");
+            pub const NOTES: st::Column<super::UserInteractions, String> =
+                st::Column::generated("notes");
             /// `created_at` (timestamp with time zone).
-            pub const CREATED_AT: st::Column<super::Table, chrono::DateTime<chrono::Utc>> =
-                st::Column::generated("created_at");
+            pub const CREATED_AT: st::Column<
+                super::UserInteractions,
+                chrono::DateTime<chrono::Utc>,
+            > = st::Column::generated("created_at");
             /// `updated_at` (timestamp with time zone).
-            pub const UPDATED_AT: st::Column<super::Table, chrono::DateTime<chrono::Utc>> =
-                st::Column::generated("updated_at");
+            pub const UPDATED_AT: st::Column<
+                super::UserInteractions,
+                chrono::DateTime<chrono::Utc>,
+            > = st::Column::generated("updated_at");
         }
         /// Conflict targets for `upsert`: the primary key and every unique key PostgreSQL can use as an `ON CONFLICT` arbiter (partial and expression indexes cannot be).
         pub mod conflict {
@@ -326,11 +333,12 @@ pub mod public {
             };
 
             /// `(id)`: the primary key `user_interactions_pkey`.
-            pub const ID: st::ConflictTarget<super::Table> = st::ConflictTarget::generated("id");
+            pub const ID: st::ConflictTarget<super::UserInteractions> =
+                st::ConflictTarget::generated("id");
             /// The primary key.
-            pub const PRIMARY_KEY: st::ConflictTarget<super::Table> = ID;
+            pub const PRIMARY_KEY: st::ConflictTarget<super::UserInteractions> = ID;
             /// `(user_id, grant_id)`: unique key `user_interactions_user_id_grant_id_key`.
-            pub const USER_ID_GRANT_ID: st::ConflictTarget<super::Table> =
+            pub const USER_ID_GRANT_ID: st::ConflictTarget<super::UserInteractions> =
                 st::ConflictTarget::generated("user_id,grant_id");
         }
         /// Foreign keys of this relation, by constraint name: what `select` embeds with `table!constraint(...)`.

@@ -7,13 +7,12 @@ use std::pin::Pin;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{InteractionAction, InteractionRow, NewInteraction, UserInteraction};
+use super::schema::public::user_interactions::{self as ui, columns as c, UserInteractions};
+use super::{insert_row, InteractionAction, NewInteraction, UserInteraction};
+use crate::builder::op;
 use crate::error::{Error, Escaped, Result};
-use crate::{Client, One, Order, RequestTemplate, Statused, UpsertBuilder, WithStatus};
-
-const TABLE: &str = "user_interactions";
-/// The columns of `user_interactions_user_id_grant_id_key`.
-const CONFLICT_TARGET: &str = "user_id,grant_id";
+use crate::typed::Typed;
+use crate::{Client, One, Order, RequestTemplate, Statused, WithStatus};
 
 /// The user-facing operations on `user_interactions`.
 ///
@@ -44,7 +43,12 @@ pub struct UsersService {
 impl UsersService {
     /// A service over `client`.
     pub fn new(client: Client) -> Self {
-        let record = record_builder(&client, &()).with_status().template().ok();
+        // The template keeps the request's shape; this placeholder body is dropped.
+        let shape = ui::Insert::new(Uuid::nil(), Uuid::nil(), String::new());
+        let record = record_builder(&client, &shape)
+            .with_status()
+            .template()
+            .ok();
         UsersService { client, record }
     }
 
@@ -112,9 +116,9 @@ impl UsersService {
                 "a bulk interaction batch must either set notes on every entry or on none: a mixed batch would erase the untouched notes",
             ));
         }
-        let mut rows: Vec<InteractionRow<'_>> = Vec::with_capacity(interactions.len());
+        let mut rows: Vec<ui::Insert> = Vec::with_capacity(interactions.len());
         for interaction in interactions {
-            let row = InteractionRow::new(user_id, interaction);
+            let row = insert_row(user_id, interaction);
             match rows.iter_mut().find(|r| r.grant_id == row.grant_id) {
                 Some(existing) => *existing = row,
                 None => rows.push(row),
@@ -126,10 +130,9 @@ impl UsersService {
         tracing::debug!(%user_id, count = rows.len(), "recording user interactions in bulk");
         let result = self
             .client
-            .from(TABLE)
-            .upsert(&rows)
-            .on_conflict(CONFLICT_TARGET)
-            .select("*")
+            .table(ui::TABLE)
+            .upsert_many(&rows, ui::conflict::USER_ID_GRANT_ID)
+            .returning()
             .returns::<UserInteraction>()
             .await;
         if let Err(err) = &result {
@@ -144,13 +147,16 @@ impl UsersService {
         user_id: Uuid,
         action: Option<InteractionAction>,
     ) -> Result<Vec<UserInteraction>> {
-        let result = self
+        let mut request = self
             .client
-            .from(TABLE)
-            .select("*")
-            .eq("user_id", user_id)
-            .optional(action, |b, a| b.eq("action", a))
-            .order("updated_at", Order::desc())
+            .table(ui::TABLE)
+            .select()
+            .eq(c::USER_ID, user_id);
+        if let Some(a) = action {
+            request = request.eq(c::ACTION, a.as_str());
+        }
+        let result = request
+            .order(c::UPDATED_AT, Order::desc())
             .returns::<UserInteraction>()
             .await;
         if let Err(err) = &result {
@@ -167,10 +173,10 @@ impl UsersService {
     ) -> Result<Option<UserInteraction>> {
         let result = self
             .client
-            .from(TABLE)
-            .select("*")
-            .eq("user_id", user_id)
-            .eq("grant_id", grant_id)
+            .table(ui::TABLE)
+            .select()
+            .eq(c::USER_ID, user_id)
+            .eq(c::GRANT_ID, grant_id)
             .returns::<UserInteraction>()
             .maybe_single()
             .await;
@@ -190,10 +196,11 @@ impl UsersService {
         }
         let result = self
             .client
-            .from(TABLE)
+            .table(ui::TABLE)
             .delete()
-            .eq("user_id", user_id)
-            .eq("grant_id", grant_id)
+            .eq(c::USER_ID, user_id)
+            .eq(c::GRANT_ID, grant_id)
+            .untyped()
             .select("id")
             .returns::<Deleted>()
             .await;
@@ -243,7 +250,7 @@ impl<T> RecordInteraction<'_, T> {
     /// [`RequestTemplate`] (only the body is serialized per call): for a dry run, or to inspect
     /// the wire form.
     pub fn build(self) -> Result<reqwest::Request> {
-        let row = InteractionRow::new(self.user_id, &self.interaction);
+        let row = insert_row(self.user_id, &self.interaction);
         match &self.service.record {
             Some(template) => template.build(&row),
             None => record_builder(&self.service.client, &row).build(),
@@ -261,7 +268,7 @@ impl<T> RecordInteraction<'_, T> {
         let grant_id = interaction.grant_id;
         let action = interaction.action;
         tracing::debug!(%user_id, %grant_id, %action, "recording user interaction");
-        let row = InteractionRow::new(user_id, &interaction);
+        let row = insert_row(user_id, &interaction);
         let result = match &service.record {
             Some(template) => template.send(&row).await,
             None => record_builder(&service.client, &row).with_status().await,
@@ -297,17 +304,17 @@ impl<'a> IntoFuture for RecordInteraction<'a, WithStatus<UserInteraction>> {
     }
 }
 
-/// The one upsert behind `record_user_interaction`, for any body.
-fn record_builder<B: serde::Serialize + ?Sized>(
+/// The one upsert behind `record_user_interaction`, on the generated types: the conflict
+/// target is the schema's `(user_id, grant_id)` key, so it cannot be misspelt.
+fn record_builder(
     client: &Client,
-    body: &B,
-) -> UpsertBuilder<One<UserInteraction>> {
+    row: &ui::Insert,
+) -> Typed<UserInteractions, op::Upsert, One<UserInteraction>> {
     client
-        .from(TABLE)
-        .upsert(body)
-        .on_conflict(CONFLICT_TARGET)
+        .table(ui::TABLE)
+        .upsert(row, ui::conflict::USER_ID_GRANT_ID)
         .ignore_duplicates(false)
-        .select("*")
+        .returning()
         .returns::<UserInteraction>()
         .single()
 }

@@ -409,12 +409,42 @@ impl<R, Op, S> Typed<R, Op, S> {
     }
 }
 
+/// A value for a column holding `V`: a `V`, a `&V`, or a `&str` / `&String` for a text
+/// column. Nothing else, so a value of another type is a compile error that names the column's
+/// type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a value of this column, which holds `{V}`",
+    label = "expected a value convertible into `{V}`"
+)]
+pub trait ColumnValue<V> {
+    /// The value as the column's type.
+    fn into_value(self) -> V;
+}
+
+impl<V> ColumnValue<V> for V {
+    fn into_value(self) -> V {
+        self
+    }
+}
+
+impl<V: Clone> ColumnValue<V> for &V {
+    fn into_value(self) -> V {
+        self.clone()
+    }
+}
+
+impl ColumnValue<String> for &str {
+    fn into_value(self) -> String {
+        self.to_owned()
+    }
+}
+
 macro_rules! comparisons {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
         #[inline]
-        pub fn $name<V: FilterValue>(self, column: Column<R, V>, value: impl Into<V>) -> Self {
-            self.map(|b| b.$name(column.name, value.into()))
+        pub fn $name<V: FilterValue>(self, column: Column<R, V>, value: impl ColumnValue<V>) -> Self {
+            self.map(|b| b.$name(column.name, value.into_value()))
         }
     )*};
 }
@@ -450,9 +480,9 @@ impl<R: Relation, Op: Filterable, S> Typed<R, Op, S> {
     where
         V: FilterValue,
         I: IntoIterator,
-        I::Item: Into<V>,
+        I::Item: ColumnValue<V>,
     {
-        self.map(|b| b.in_(column.name, values.into_iter().map(Into::into)))
+        self.map(|b| b.in_(column.name, values.into_iter().map(ColumnValue::into_value)))
     }
 
     /// `column IS NULL`.
@@ -527,6 +557,11 @@ impl<R, Op, S: crate::response::Countable> Typed<R, Op, S> {
 }
 
 impl<R, Op, S: Shape> Typed<R, Op, S> {
+    /// Also returns the HTTP status and PostgREST's warnings (`WithStatus`).
+    pub fn with_status(self) -> Typed<R, Op, crate::response::Statused<S>> {
+        self.map(Builder::with_status)
+    }
+
     /// The exact `reqwest::Request` awaiting would send, without any I/O.
     pub fn build(self) -> Result<reqwest::Request> {
         self.inner.build()
