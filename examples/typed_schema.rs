@@ -84,7 +84,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Awaiting decodes into the generated `Row`.
     let stored: ui::Row = upsert().await?;
-    println!("\nstored: {} {} ({:?})", stored.id, stored.action, stored.notes);
+    println!(
+        "\nstored: {} {} ({:?})",
+        stored.id, stored.action, stored.notes
+    );
 
     // Recording again on the same pair updates the one row: same id, new action.
     let applied = ui::Insert::new(user_id, grant_id, "applied".to_owned());
