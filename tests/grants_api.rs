@@ -106,12 +106,13 @@ fn error_of(body: &Value) -> &serde_json::Map<String, Value> {
     err
 }
 
+/// Live (not removed) rows of the pair, as the superuser sees them.
 async fn rows_in_db(user: Uuid, grant: Uuid) -> i64 {
     postgrest_standin::admin()
         .await
         .query_one(
             "select count(*) from public.user_interactions
-             where user_id = $1::text::uuid and grant_id = $2::text::uuid",
+             where user_id = $1::text::uuid and grant_id = $2::text::uuid and deleted_at is null",
             &[&user.to_string(), &grant.to_string()],
         )
         .await
@@ -206,7 +207,8 @@ async fn save_apply_ignore_list_and_delete_with_notes_semantics() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(none, json!({"interactions": []}));
 
-    // Delete: 204, then 404 with the error shape; the database agrees.
+    // Delete: 204, then 404 with the error shape; the database agrees (the row is removed,
+    // a soft delete).
     let path = format!("/api/users/interactions/{}", grants[0]);
     let (status, body) = api.call("DELETE", &path, t, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
@@ -216,6 +218,30 @@ async fn save_apply_ignore_list_and_delete_with_notes_semantics() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_of(&body)["code"], "not_found");
     assert_eq!(rows_in_db(user, grants[1]).await, 1);
+
+    // Saving again revives the removed row; the history has every step, oldest first.
+    let (status, revived) = api
+        .call("POST", &format!("/api/grants/{}/save", grants[0]), t, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revived}");
+    assert_eq!(rows_in_db(user, grants[0]).await, 1);
+    let (status, history) = api
+        .call(
+            "GET",
+            &format!("/api/grants/{}/history", grants[0]),
+            t,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    let events = history["events"].as_array().unwrap();
+    let ops: Vec<&str> = events
+        .iter()
+        .map(|e| e["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops.first(), Some(&"insert"), "{ops:?}");
+    assert_eq!(&ops[ops.len() - 2..], ["soft_delete", "revive"], "{ops:?}");
+    assert!(events.iter().all(|e| e["interaction_id"] == revived["id"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -146,10 +146,16 @@ async fn list_get_and_remove() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("DELETE"))
+    // Removal is a soft delete: one PATCH setting deleted_at (the database stamps its time).
+    Mock::given(method("PATCH"))
         .and(query_param("user_id", format!("eq.{USER}")))
         .and(query_param("grant_id", format!("eq.{GRANT}")))
         .and(query_param("select", "id"))
+        .and(|req: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            body.as_object()
+                .is_some_and(|o| o.len() == 1 && o["deleted_at"].is_string())
+        })
         .and(header("prefer", "return=representation"))
         .respond_with(
             ResponseTemplate::new(200)

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `POST /api/grants/{id}/save` | records `saved` (also `/apply` → `applied`, `/ignore` → `ignored`) |
 //! | `GET /api/users/interactions[?action=saved\|applied\|ignored]` | the caller's interactions, newest first |
-//! | `DELETE /api/users/interactions/{grant_id}` | removes the caller's interaction with a grant |
+//! | `DELETE /api/users/interactions/{grant_id}` | removes the caller's interaction with a grant (a soft delete: recording it again revives the same row) |
+//! | `GET /api/grants/{id}/history` | every change to the caller's interaction with a grant, oldest first (the audit trail) |
 //!
 //! The `POST` routes take an optional JSON body `{"notes": "..."}`: no body (or no `notes` key)
 //! leaves the notes untouched, `{"notes": null}` clears them. They answer `201` with the row when
@@ -44,6 +45,7 @@ pub(crate) fn router(client: Client) -> Router {
         .route("/api/grants/{id}/ignore", post(ignore))
         .route("/api/users/interactions", get(list))
         .route("/api/users/interactions/{grant_id}", delete(remove))
+        .route("/api/grants/{id}/history", get(history))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(AppState { client })
@@ -135,6 +137,15 @@ async fn remove(caller: Caller, Path(grant_id): Path<String>) -> Result<Response
             format!("no interaction with grant {grant_id}"),
         ))
     }
+}
+
+async fn history(caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let grant_id = parse_grant_id(&id)?;
+    let events = caller
+        .users
+        .interaction_history(caller.user_id, grant_id)
+        .await?;
+    Ok(Json(json!({ "events": events })).into_response())
 }
 
 async fn unknown_route() -> ApiError {

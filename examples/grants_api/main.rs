@@ -184,11 +184,11 @@ fn script(grant: Uuid) -> Vec<Step> {
             &[204, 404],
         ),
         step(
-            "save with notes: creates the row",
+            "save with notes: creates the row (200: revives the one an earlier run removed)",
             Method::POST,
             format!("/api/grants/{grant}/save"),
             Some(r#"{"notes": "deadline in May"}"#),
-            &[201],
+            &[201, 200],
         ),
         step(
             "apply without a body: same row, notes kept",
@@ -231,6 +231,20 @@ fn script(grant: Uuid) -> Vec<Step> {
             format!("/api/users/interactions/{grant}"),
             None,
             &[404],
+        ),
+        step(
+            "save again: the removed row comes back (same id and created_at)",
+            Method::POST,
+            format!("/api/grants/{grant}/save"),
+            None,
+            &[200],
+        ),
+        step(
+            "history: every change, oldest first",
+            Method::GET,
+            format!("/api/grants/{grant}/history"),
+            None,
+            &[200],
         ),
         step(
             "save a grant that does not exist: foreign key",

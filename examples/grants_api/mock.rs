@@ -7,7 +7,10 @@
 //!   rows (403 `42501` for a row of someone else's);
 //! - no signed-in user's token: the `anon` role, which has no privileges on the table (401
 //!   `42501`);
-//! - a foreign key to the grants of `supabase/seed.sql` (409 `23503`).
+//! - a foreign key to the grants of `supabase/seed.sql` (409 `23503`);
+//! - soft deletes (the table's `deleted_at`) and the audit trail: `user_interaction_events`
+//!   answers `GET` with one event per write the table applied, as the database's trigger
+//!   records them.
 //!
 //! Any other path answers 404 `PGRST205`.
 
@@ -71,7 +74,44 @@ pub(crate) async fn start() -> MockServer {
         caller(req).is_some_and(|uid| row.get("user_id").and_then(Value::as_str) == Some(&uid))
     });
     Mock::given(path(table_path.as_str()))
-        .respond_with(table)
+        .respond_with(table.clone())
+        .mount(&server)
+        .await;
+
+    // The audit trail, from the writes the table applied, for the caller's own rows.
+    Mock::given(path("/rest/v1/user_interaction_events"))
+        .respond_with(move |req: &Request| {
+            let Some(uid) = caller(req) else {
+                return responses::error(
+                    401,
+                    "42501",
+                    "permission denied for table user_interaction_events",
+                    None,
+                    None,
+                );
+            };
+            let wanted = |column: &str| {
+                req.url
+                    .query_pairs()
+                    .find(|(k, _)| k == column)
+                    .and_then(|(_, v)| v.strip_prefix("eq.").map(str::to_owned))
+            };
+            let (user, grant) = (wanted("user_id"), wanted("grant_id"));
+            let events: Vec<Value> = events(&table.writes())
+                .into_iter()
+                .filter(|e| e["user_id"].as_str() == Some(uid.as_str()))
+                .filter(|e| {
+                    user.as_deref()
+                        .is_none_or(|u| e["user_id"].as_str() == Some(u))
+                })
+                .filter(|e| {
+                    grant
+                        .as_deref()
+                        .is_none_or(|g| e["grant_id"].as_str() == Some(g))
+                })
+                .collect();
+            wiremock::ResponseTemplate::new(200).set_body_json(Value::Array(events))
+        })
         .mount(&server)
         .await;
 
@@ -87,6 +127,44 @@ pub(crate) async fn start() -> MockServer {
         .mount(&server)
         .await;
     server
+}
+
+/// The events the trigger of `supabase/migrations/` records for these writes, in order.
+fn events(writes: &[supabase_rest::testing::AppliedWrite]) -> Vec<Value> {
+    let mut last: std::collections::HashMap<Vec<String>, Value> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (seq, w) in writes.iter().enumerate() {
+        let row = Value::Object(w.row.clone());
+        let before = last.get(&w.key).cloned().unwrap_or(Value::Null);
+        let removed = |r: &Value| !r["deleted_at"].is_null();
+        let operation = match w.op {
+            "INSERT" => "insert",
+            "DELETE" => "delete",
+            _ if !removed(&before) && removed(&row) => "soft_delete",
+            _ if removed(&before) && !removed(&row) => "revive",
+            _ => "update",
+        };
+        let new = if w.op == "DELETE" {
+            Value::Null
+        } else {
+            row.clone()
+        };
+        out.push(json!({
+            "seq": seq + 1,
+            "interaction_id": row["id"],
+            "user_id": row["user_id"],
+            "grant_id": row["grant_id"],
+            "operation": operation,
+            "old_action": before["action"],
+            "new_action": new["action"],
+            "old_notes": before["notes"],
+            "new_notes": new["notes"],
+            "changed_by": row["user_id"],
+            "changed_at": row["updated_at"],
+        }));
+        last.insert(w.key.clone(), new);
+    }
+    out
 }
 
 /// An unsigned token for a signed-in user, as this mock (and the app) read it. A real project

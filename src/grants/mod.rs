@@ -14,6 +14,12 @@ use uuid::Uuid;
 
 pub use service::{RecordInteraction, UsersService};
 
+/// One change to an interaction, from the audit trail (`user_interaction_events`): its
+/// `operation` (`insert`, `update`, `soft_delete`, `revive`, `delete`), the old and new action
+/// and notes, who made it (`changed_by`, null for the service role) and its commit-ordered
+/// `seq`. See [`UsersService::interaction_history`].
+pub type InteractionEvent = schema::public::user_interaction_events::Row;
+
 use crate::filter::FilterValue;
 
 /// What a user did with a grant, stored as `saved`, `applied` or `ignored`.

@@ -167,6 +167,227 @@ pub mod public {
         }
     }
 
+    /// Table `public.user_interaction_events`.
+    ///
+    /// Every change to user_interactions, in commit order per (user_id, grant_id); written only by a trigger.
+    pub mod user_interaction_events {
+        #[allow(unused_imports)]
+        use supabase_rest::typed::{
+            self as st,
+            __private::{chrono, serde, serde_json, uuid},
+        };
+
+        /// `public.user_interaction_events`: `client.table(TABLE)`.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+        pub struct UserInteractionEvents;
+        /// The relation, to pass to `client.table(..)`.
+        pub const TABLE: UserInteractionEvents = UserInteractionEvents;
+        impl st::Relation for UserInteractionEvents {
+            const SCHEMA: &'static str = "public";
+            const NAME: &'static str = "user_interaction_events";
+            type Row = Row;
+        }
+        impl st::Insertable for UserInteractionEvents {
+            type Insert = Insert;
+        }
+        impl st::Upsertable for UserInteractionEvents {}
+        impl st::Updatable for UserInteractionEvents {
+            type Update = Update;
+        }
+        impl st::Deletable for UserInteractionEvents {}
+        /// One row, as a read returns it (`select=*`).
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(crate = "supabase_rest::typed::__private::serde")]
+        pub struct Row {
+            /// `seq` (bigint, not null, generated always as identity).
+            pub seq: i64,
+            /// `interaction_id` (uuid, not null).
+            pub interaction_id: uuid::Uuid,
+            /// `user_id` (uuid, not null).
+            pub user_id: uuid::Uuid,
+            /// `grant_id` (uuid, not null).
+            pub grant_id: uuid::Uuid,
+            /// `operation` (text, not null).
+            pub operation: String,
+            /// `old_action` (text).
+            pub old_action: Option<String>,
+            /// `new_action` (text).
+            pub new_action: Option<String>,
+            /// `old_notes` (text).
+            pub old_notes: Option<String>,
+            /// `new_notes` (text).
+            pub new_notes: Option<String>,
+            /// `changed_by` (uuid).
+            pub changed_by: Option<uuid::Uuid>,
+            /// `changed_at` (timestamp with time zone, not null, has a default).
+            pub changed_at: chrono::DateTime<chrono::Utc>,
+        }
+        /// A row to insert. Required columns are plain fields; a column with a default, an identity or NULL allowed may be left out (`None` / `Field::Unset`: no key is sent and the database default applies). Generated columns are absent.
+        #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+        #[serde(crate = "supabase_rest::typed::__private::serde")]
+        pub struct Insert {
+            /// `interaction_id` (uuid, not null).
+            pub interaction_id: uuid::Uuid,
+            /// `user_id` (uuid, not null).
+            pub user_id: uuid::Uuid,
+            /// `grant_id` (uuid, not null).
+            pub grant_id: uuid::Uuid,
+            /// `operation` (text, not null).
+            pub operation: String,
+            /// `old_action` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub old_action: st::Field<String>,
+            /// `new_action` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub new_action: st::Field<String>,
+            /// `old_notes` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub old_notes: st::Field<String>,
+            /// `new_notes` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub new_notes: st::Field<String>,
+            /// `changed_by` (uuid).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub changed_by: st::Field<uuid::Uuid>,
+            /// `changed_at` (timestamp with time zone, not null, has a default).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
+        }
+        impl Insert {
+            /// A row with the required columns set and every other column left out.
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(
+                interaction_id: uuid::Uuid,
+                user_id: uuid::Uuid,
+                grant_id: uuid::Uuid,
+                operation: String,
+            ) -> Self {
+                Insert {
+                    interaction_id,
+                    user_id,
+                    grant_id,
+                    operation,
+                    old_action: st::Field::Unset,
+                    new_action: st::Field::Unset,
+                    old_notes: st::Field::Unset,
+                    new_notes: st::Field::Unset,
+                    changed_by: st::Field::Unset,
+                    changed_at: None,
+                }
+            }
+        }
+        /// A change: only the fields that are set are sent (`None` / `Field::Unset` leave the column as it is).
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+        #[serde(crate = "supabase_rest::typed::__private::serde")]
+        pub struct Update {
+            /// `interaction_id` (uuid, not null).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub interaction_id: Option<uuid::Uuid>,
+            /// `user_id` (uuid, not null).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub user_id: Option<uuid::Uuid>,
+            /// `grant_id` (uuid, not null).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub grant_id: Option<uuid::Uuid>,
+            /// `operation` (text, not null).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub operation: Option<String>,
+            /// `old_action` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub old_action: st::Field<String>,
+            /// `new_action` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub new_action: st::Field<String>,
+            /// `old_notes` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub old_notes: st::Field<String>,
+            /// `new_notes` (text).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub new_notes: st::Field<String>,
+            /// `changed_by` (uuid).
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub changed_by: st::Field<uuid::Uuid>,
+            /// `changed_at` (timestamp with time zone, not null, has a default).
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub changed_at: Option<chrono::DateTime<chrono::Utc>>,
+        }
+        /// Column handles, carrying each column's Rust type (the non-null type for a nullable column).
+        pub mod columns {
+            #[allow(unused_imports)]
+            use supabase_rest::typed::{
+                self as st,
+                __private::{chrono, serde, serde_json, uuid},
+            };
+
+            /// `seq` (bigint).
+            pub const SEQ: st::Column<super::UserInteractionEvents, i64> =
+                st::Column::generated("seq");
+            /// `interaction_id` (uuid).
+            pub const INTERACTION_ID: st::Column<super::UserInteractionEvents, uuid::Uuid> =
+                st::Column::generated("interaction_id");
+            /// `user_id` (uuid).
+            pub const USER_ID: st::Column<super::UserInteractionEvents, uuid::Uuid> =
+                st::Column::generated("user_id");
+            /// `grant_id` (uuid).
+            pub const GRANT_ID: st::Column<super::UserInteractionEvents, uuid::Uuid> =
+                st::Column::generated("grant_id");
+            /// `operation` (text).
+            pub const OPERATION: st::Column<super::UserInteractionEvents, String> =
+                st::Column::generated("operation");
+            /// `old_action` (text).
+            pub const OLD_ACTION: st::Column<super::UserInteractionEvents, String> =
+                st::Column::generated("old_action");
+            /// `new_action` (text).
+            pub const NEW_ACTION: st::Column<super::UserInteractionEvents, String> =
+                st::Column::generated("new_action");
+            /// `old_notes` (text).
+            pub const OLD_NOTES: st::Column<super::UserInteractionEvents, String> =
+                st::Column::generated("old_notes");
+            /// `new_notes` (text).
+            pub const NEW_NOTES: st::Column<super::UserInteractionEvents, String> =
+                st::Column::generated("new_notes");
+            /// `changed_by` (uuid).
+            pub const CHANGED_BY: st::Column<super::UserInteractionEvents, uuid::Uuid> =
+                st::Column::generated("changed_by");
+            /// `changed_at` (timestamp with time zone).
+            pub const CHANGED_AT: st::Column<
+                super::UserInteractionEvents,
+                chrono::DateTime<chrono::Utc>,
+            > = st::Column::generated("changed_at");
+        }
+        /// Conflict targets for `upsert`: the primary key and every unique key PostgreSQL can use as an `ON CONFLICT` arbiter (partial and expression indexes cannot be).
+        pub mod conflict {
+            #[allow(unused_imports)]
+            use supabase_rest::typed::{
+                self as st,
+                __private::{chrono, serde, serde_json, uuid},
+            };
+
+            /// `(seq)`: the primary key `user_interaction_events_pkey`.
+            pub const SEQ: st::ConflictTarget<super::UserInteractionEvents> =
+                st::ConflictTarget::generated("seq");
+            /// The primary key.
+            pub const PRIMARY_KEY: st::ConflictTarget<super::UserInteractionEvents> = SEQ;
+        }
+        /// Foreign keys of this relation, by constraint name: what `select` embeds with `table!constraint(...)`.
+        pub mod relationships {
+            #[allow(unused_imports)]
+            use supabase_rest::typed::{
+                self as st,
+                __private::{chrono, serde, serde_json, uuid},
+            };
+
+            /// `(user_id)` references `auth.users` `(id)`.
+            pub const USER_INTERACTION_EVENTS_USER_ID_FKEY: st::Relationship = st::Relationship {
+                name: "user_interaction_events_user_id_fkey",
+                columns: &["user_id"],
+                referenced_schema: "auth",
+                referenced_table: "users",
+                referenced_columns: &["id"],
+            };
+        }
+    }
+
     /// Table `public.user_interactions`.
     ///
     /// A user's latest action on a grant: one row per (user_id, grant_id), written by upsert.
@@ -217,6 +438,10 @@ pub mod public {
             ///
             /// When the row last changed. Maintained by the set_updated_at trigger.
             pub updated_at: chrono::DateTime<chrono::Utc>,
+            /// `deleted_at` (timestamp with time zone).
+            ///
+            /// When the user removed the interaction (soft delete); null while it is live. Set to the transaction time by a trigger whatever value the client sends.
+            pub deleted_at: Option<chrono::DateTime<chrono::Utc>>,
         }
         /// A row to insert. Required columns are plain fields; a column with a default, an identity or NULL allowed may be left out (`None` / `Field::Unset`: no key is sent and the database default applies). Generated columns are absent.
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -244,6 +469,11 @@ pub mod public {
             /// When the row last changed. Maintained by the set_updated_at trigger.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+            /// `deleted_at` (timestamp with time zone).
+            ///
+            /// When the user removed the interaction (soft delete); null while it is live. Set to the transaction time by a trigger whatever value the client sends.
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub deleted_at: st::Field<chrono::DateTime<chrono::Utc>>,
         }
         impl Insert {
             /// A row with the required columns set and every other column left out.
@@ -257,6 +487,7 @@ pub mod public {
                     notes: st::Field::Unset,
                     created_at: None,
                     updated_at: None,
+                    deleted_at: st::Field::Unset,
                 }
             }
         }
@@ -289,6 +520,11 @@ pub mod public {
             /// When the row last changed. Maintained by the set_updated_at trigger.
             #[serde(skip_serializing_if = "Option::is_none")]
             pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+            /// `deleted_at` (timestamp with time zone).
+            ///
+            /// When the user removed the interaction (soft delete); null while it is live. Set to the transaction time by a trigger whatever value the client sends.
+            #[serde(skip_serializing_if = "st::Field::is_unset")]
+            pub deleted_at: st::Field<chrono::DateTime<chrono::Utc>>,
         }
         /// Column handles, carrying each column's Rust type (the non-null type for a nullable column).
         pub mod columns {
@@ -323,6 +559,11 @@ pub mod public {
                 super::UserInteractions,
                 chrono::DateTime<chrono::Utc>,
             > = st::Column::generated("updated_at");
+            /// `deleted_at` (timestamp with time zone).
+            pub const DELETED_AT: st::Column<
+                super::UserInteractions,
+                chrono::DateTime<chrono::Utc>,
+            > = st::Column::generated("deleted_at");
         }
         /// Conflict targets for `upsert`: the primary key and every unique key PostgreSQL can use as an `ON CONFLICT` arbiter (partial and expression indexes cannot be).
         pub mod conflict {

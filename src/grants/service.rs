@@ -7,10 +7,12 @@ use std::pin::Pin;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::schema::public::user_interaction_events as ev;
 use super::schema::public::user_interactions::{self as ui, columns as c, UserInteractions};
-use super::{insert_row, InteractionAction, NewInteraction, UserInteraction};
+use super::{insert_row, InteractionAction, InteractionEvent, NewInteraction, UserInteraction};
 use crate::builder::op;
 use crate::error::{Error, Escaped, Result};
+use crate::typed::Field;
 use crate::typed::Typed;
 use crate::{Client, One, Order, RequestTemplate, Statused, WithStatus};
 
@@ -186,24 +188,30 @@ impl UsersService {
         result
     }
 
-    /// Removes the user's interaction with a grant. `Ok(true)` if a row was deleted, `Ok(false)`
-    /// if there was none (or row-level security hid it).
+    /// Removes the user's interaction with a grant: a soft delete, one
+    /// `PATCH /rest/v1/user_interactions?user_id=eq.<u>&grant_id=eq.<g>` setting `deleted_at`
+    /// (the database stamps its own time). The row stays, hidden from the user's reads, and its
+    /// history keeps the removal; recording the interaction again with
+    /// [`record_user_interaction`](Self::record_user_interaction) revives the same row (same
+    /// `id` and `created_at`). `Ok(true)` if a live row was removed, `Ok(false)` if there was
+    /// none (or row-level security hid it). Erasing an account (a hard delete) is the service
+    /// role's: `client.from("user_interactions").delete()`.
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// # use supabase_rest::grants::UsersService;
+    /// // The request, as `remove_user_interaction` sends it:
+    /// # let client = Client::new("https://xyz.supabase.co", "anon-key")?;
+    /// let req = UsersService::new(client).remove_request(uuid::Uuid::max(), uuid::Uuid::nil())?;
+    /// assert_eq!(req.method(), "PATCH");
+    /// assert_eq!(
+    ///     req.url().query(),
+    ///     Some("user_id=eq.ffffffff-ffff-ffff-ffff-ffffffffffff&grant_id=eq.00000000-0000-0000-0000-000000000000&select=id")
+    /// );
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
     pub async fn remove_user_interaction(&self, user_id: Uuid, grant_id: Uuid) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct Deleted {
-            #[allow(dead_code)]
-            id: Uuid,
-        }
-        let result = self
-            .client
-            .table(ui::TABLE)
-            .delete()
-            .eq(c::USER_ID, user_id)
-            .eq(c::GRANT_ID, grant_id)
-            .untyped()
-            .select("id")
-            .returns::<Deleted>()
-            .await;
+        let result = self.remove_builder(user_id, grant_id).await;
         match result {
             Ok(rows) => Ok(!rows.is_empty()),
             Err(err) => {
@@ -217,6 +225,54 @@ impl UsersService {
                 Err(err)
             }
         }
+    }
+
+    /// The exact request [`remove_user_interaction`](Self::remove_user_interaction) sends,
+    /// built without I/O.
+    pub fn remove_request(&self, user_id: Uuid, grant_id: Uuid) -> Result<reqwest::Request> {
+        self.remove_builder(user_id, grant_id).build()
+    }
+
+    fn remove_builder(
+        &self,
+        user_id: Uuid,
+        grant_id: Uuid,
+    ) -> crate::UpdateBuilder<crate::Rows<Removed>> {
+        let patch = ui::Update {
+            deleted_at: Field::Value(chrono::Utc::now()),
+            ..ui::Update::default()
+        };
+        self.client
+            .table(ui::TABLE)
+            .update(&patch)
+            .eq(c::USER_ID, user_id)
+            .eq(c::GRANT_ID, grant_id)
+            .untyped()
+            .select("id")
+            .returns::<Removed>()
+    }
+
+    /// Every change to the user's interaction with a grant, oldest first, from the database's
+    /// audit trail (`user_interaction_events`, written by a trigger in commit order): inserts,
+    /// updates, removals, revivals and hard deletes, each with the old and new action and
+    /// notes. Row-level security shows a user only their own events.
+    pub async fn interaction_history(
+        &self,
+        user_id: Uuid,
+        grant_id: Uuid,
+    ) -> Result<Vec<InteractionEvent>> {
+        let result = self
+            .client
+            .table(ev::TABLE)
+            .select()
+            .eq(ev::columns::USER_ID, user_id)
+            .eq(ev::columns::GRANT_ID, grant_id)
+            .order(ev::columns::SEQ, Order::asc())
+            .await;
+        if let Err(err) = &result {
+            log_failure(err, "interaction_history", user_id, Some(grant_id), None);
+        }
+        result
     }
 }
 
@@ -302,6 +358,13 @@ impl<'a> IntoFuture for RecordInteraction<'a, WithStatus<UserInteraction>> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.send())
     }
+}
+
+/// What a removal reads back: the id of each removed row.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Removed {
+    #[allow(dead_code)]
+    id: Uuid,
 }
 
 /// The one upsert behind `record_user_interaction`, on the generated types: the conflict

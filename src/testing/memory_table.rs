@@ -85,6 +85,8 @@ pub struct MemoryTable {
     read_delay: Duration,
     latency: Duration,
     received: Arc<tokio::sync::watch::Sender<usize>>,
+    /// The soft-delete column, if any (see [`MemoryTable::with_soft_delete`]).
+    soft_delete: Option<Arc<str>>,
 }
 
 impl fmt::Debug for MemoryTable {
@@ -116,12 +118,13 @@ impl MemoryTable {
             read_delay: Duration::ZERO,
             latency: Duration::ZERO,
             received: Arc::new(tokio::sync::watch::channel(0).0),
+            soft_delete: None,
         }
     }
 
     /// `user_interactions` as `supabase/migrations/` defines it: key `(user_id, grant_id)`, a
     /// generated `id`, `notes` null by default, `created_at` set once, `updated_at` on every
-    /// write.
+    /// write, and soft deletes on `deleted_at` ([`MemoryTable::with_soft_delete`]).
     pub fn user_interactions() -> Self {
         fn now() -> Value {
             json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false))
@@ -135,12 +138,30 @@ impl MemoryTable {
             row.entry("id")
                 .or_insert_with(|| json!(uuid::Uuid::new_v4()));
             row.entry("notes").or_insert(Value::Null);
+            row.insert("deleted_at".into(), Value::Null);
             row.insert("created_at".into(), stamp.clone());
             row.insert("updated_at".into(), stamp);
         })
         .on_update(|row| {
             row.insert("updated_at".into(), now());
         })
+        .with_soft_delete("deleted_at")
+    }
+
+    /// Soft deletes on `column`, as the migrations define them for `user_interactions`: a
+    /// row whose `column` is not null is removed (reads, updates and deletes do not see it, as
+    /// if row-level security hid it), a `PATCH` that sets `column` removes the matched rows (the
+    /// value is replaced by the current time, like the database's trigger), and an upsert that
+    /// meets a removed row revives it (same row, `column` null again) before merging.
+    pub fn with_soft_delete(mut self, column: &str) -> Self {
+        self.soft_delete = Some(column.into());
+        self
+    }
+
+    fn removed(&self, row: &Map<String, Value>) -> bool {
+        self.soft_delete
+            .as_deref()
+            .is_some_and(|c| row.get(c).is_some_and(|v| !v.is_null()))
     }
 
     /// Fills in a new row (generated ids, defaults, timestamps) before it is stored.
@@ -306,6 +327,7 @@ impl MemoryTable {
         }
         let matches = |row: &Map<String, Value>| {
             self.allows(req, row)
+                && !self.removed(row)
                 && filters.iter().all(|(k, v)| match row.get(k) {
                     Some(Value::String(s)) => s == v,
                     Some(Value::Null) => v == "null",
@@ -331,6 +353,13 @@ impl MemoryTable {
                 for (i, row) in state.rows.iter().enumerate().filter(|(_, r)| matches(r)) {
                     let mut row = row.clone();
                     row.extend(patch.clone());
+                    if let Some(c) = self.soft_delete.as_deref() {
+                        if row.get(c).is_some_and(|v| !v.is_null()) {
+                            let stamp = chrono::Utc::now()
+                                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+                            row.insert(c.to_owned(), Value::String(stamp));
+                        }
+                    }
                     if let Some(hook) = &self.on_update {
                         hook(&mut row);
                     }
@@ -451,6 +480,9 @@ impl MemoryTable {
                     let existing = &mut rows[i];
                     if !self.allows(req, existing) {
                         return rls_violation(req);
+                    }
+                    if let Some(c) = self.soft_delete.as_deref() {
+                        existing.insert(c.to_owned(), Value::Null);
                     }
                     existing.extend(row);
                     if let Some(hook) = &self.on_update {

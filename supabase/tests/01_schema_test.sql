@@ -13,7 +13,7 @@ select columns_are('public', 'grants',
     array['id', 'title', 'funder', 'amount', 'deadline', 'status', 'created_at'],
     'grants has exactly the expected columns');
 select columns_are('public', 'user_interactions',
-    array['id', 'user_id', 'grant_id', 'action', 'notes', 'created_at', 'updated_at'],
+    array['id', 'user_id', 'grant_id', 'action', 'notes', 'created_at', 'updated_at', 'deleted_at'],
     'user_interactions has exactly the expected columns');
 select col_is_pk('public', 'grants', 'id', 'grants.id is the primary key');
 select col_is_pk('public', 'user_interactions', 'id', 'user_interactions.id is the primary key');

@@ -7,7 +7,7 @@
 //! `authenticator` like PostgREST. It answers with PostgREST's status codes and error bodies.
 //! Anything outside the subset answers 501, so no test can lean on semantics it does not have.
 //!
-//! Subset: tables `user_interactions` and `grants`; `GET` with `select` (`*` or plain columns),
+//! Subset: tables `user_interactions`, `user_interaction_events` and `grants`; `GET` with `select` (`*` or plain columns),
 //! `eq` filters and `order=<col>.asc|desc`; `POST` of an object or an array (with `columns`),
 //! optionally with `on_conflict=user_id,grant_id` and `Prefer: resolution=merge-duplicates |
 //! ignore-duplicates`; `PATCH` and `DELETE` with `eq` filters; `Prefer: return=representation`;
@@ -282,6 +282,20 @@ fn columns(table: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("notes", "text"),
             ("created_at", "timestamptz"),
             ("updated_at", "timestamptz"),
+            ("deleted_at", "timestamptz"),
+        ]),
+        "user_interaction_events" => Some(&[
+            ("seq", "bigint"),
+            ("interaction_id", "uuid"),
+            ("user_id", "uuid"),
+            ("grant_id", "uuid"),
+            ("operation", "text"),
+            ("old_action", "text"),
+            ("new_action", "text"),
+            ("old_notes", "text"),
+            ("new_notes", "text"),
+            ("changed_by", "uuid"),
+            ("changed_at", "timestamptz"),
         ]),
         "grants" => Some(&[
             ("id", "uuid"),
