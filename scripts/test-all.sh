@@ -63,5 +63,6 @@ env -u SUPABASE_URL cargo run --quiet --example race_demo >/dev/null
 env -u SUPABASE_URL -u GRANTS_API_ADDR cargo run --quiet --example grants_api >/dev/null
 env -u SUPABASE_URL cargo run --quiet --example typed_queries >/dev/null
 env -u SUPABASE_URL cargo run --quiet --example typed_schema >/dev/null
+env -u SUPABASE_URL cargo run --quiet --example sign_in >/dev/null
 
 step "all checks passed in $((SECONDS - start))s"

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use url::Url;
 
+use crate::auth::AccessTokenSource;
 use crate::error::{Error, Result};
 use crate::request::{Defaults, Memo};
 use crate::retry::RetryPolicy;
@@ -76,6 +77,8 @@ pub(crate) struct ClientInner {
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) api_key: Secret,
+    /// Asked for the user's JWT before every request, instead of a fixed `Authorization`.
+    pub(crate) token_source: Option<Arc<dyn AccessTokenSource>>,
 }
 
 impl Client {
@@ -106,12 +109,36 @@ impl Client {
     pub fn with_access_token(&self, token: impl Into<String>) -> Client {
         let token = Secret::new(token);
         let mut inner = self.inner.clone_parts();
+        inner.token_source = None;
         match bearer(&token) {
             Ok(value) => {
                 inner.defaults.headers.insert(AUTHORIZATION, value);
             }
             Err(e) => inner.defaults.error = Some(e),
         }
+        Client {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// A clone whose requests get the user's JWT from `source` (a [`Session`](crate::auth::Session)
+    /// of Supabase Auth, or [`token_fn`](crate::auth::token_fn)): asked before every request,
+    /// and asked once to renew when PostgREST rejects the token (the request is then sent once
+    /// more; see [`auth`](crate::auth) for why that is safe for every method).
+    ///
+    /// ```
+    /// # use supabase_rest::Client;
+    /// use supabase_rest::auth::{token_fn, AuthError};
+    /// let anon = Client::new("https://xyz.supabase.co", "anon-key")?;
+    /// let user = anon.with_access_token_source(token_fn(|| async { Ok::<_, AuthError>("jwt".into()) }));
+    /// // The token is fetched when the request is sent, so `build()` shows the api key's bearer.
+    /// let req = user.from("user_interactions").select("*").build()?;
+    /// assert_eq!(req.headers()["apikey"], "anon-key");
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn with_access_token_source(&self, source: impl AccessTokenSource) -> Client {
+        let mut inner = self.inner.clone_parts();
+        inner.token_source = Some(Arc::new(source));
         Client {
             inner: Arc::new(inner),
         }
@@ -154,6 +181,7 @@ impl ClientInner {
             max_response_bytes: self.max_response_bytes,
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
+            token_source: self.token_source.clone(),
         }
     }
 }
@@ -169,6 +197,7 @@ impl fmt::Debug for Client {
             max_response_bytes,
             retry,
             api_key,
+            token_source,
         } = &*self.inner;
         let Defaults {
             base,
@@ -190,7 +219,11 @@ impl fmt::Debug for Client {
             .field("api_key", api_key)
             .field(
                 "authorization",
-                &if authorized { "<redacted>" } else { "none" },
+                &match (token_source.is_some(), authorized) {
+                    (true, _) => "<from a token source>",
+                    (false, true) => "<redacted>",
+                    (false, false) => "none",
+                },
             )
             .field("deferred_error", error)
             .field("max_url_bytes", max_url_bytes)
@@ -237,6 +270,7 @@ pub struct ClientBuilder {
     max_response_bytes: usize,
     max_url_bytes: usize,
     retry: RetryPolicy,
+    token_source: Option<Arc<dyn AccessTokenSource>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -257,6 +291,7 @@ impl fmt::Debug for ClientBuilder {
             max_response_bytes,
             max_url_bytes,
             retry,
+            token_source,
         } = self;
         let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("ClientBuilder")
@@ -274,6 +309,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_bytes", max_response_bytes)
             .field("max_url_bytes", max_url_bytes)
             .field("retry", retry)
+            .field("token_source", &token_source.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -296,7 +332,15 @@ impl ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_url_bytes: DEFAULT_MAX_URL_BYTES,
             retry: RetryPolicy::default(),
+            token_source: None,
         }
+    }
+
+    /// Gets the user's JWT from `source` before every request (see
+    /// [`Client::with_access_token_source`]); replaces [`access_token`](Self::access_token).
+    pub fn access_token_source(mut self, source: impl AccessTokenSource) -> Self {
+        self.token_source = Some(Arc::new(source));
+        self
     }
 
     /// The signed-in user's JWT, sent as `Authorization: Bearer <token>` instead of the api key.
@@ -460,6 +504,7 @@ impl ClientBuilder {
             max_response_bytes,
             max_url_bytes,
             retry,
+            token_source,
         } = self;
 
         let base = base_url(&url, bare_postgrest)?;
@@ -530,6 +575,7 @@ impl ClientBuilder {
                 max_response_bytes,
                 retry,
                 api_key,
+                token_source,
             }),
         })
     }

@@ -60,6 +60,17 @@ pub enum Error {
     /// CR/LF, a body that does not serialize, an unusable base URL. The [`BuildError`] keeps
     /// the cause (e.g. serde's error), reachable through `source()`.
     InvalidRequest(BuildError),
+    /// No access token could be had for the request: Supabase Auth refused or could not be
+    /// reached, the session ended, or the client's token source failed. Nothing was sent to
+    /// PostgREST (or, after a rejected token, nothing it ran). See
+    /// [`AuthError`](crate::auth::AuthError).
+    Auth(Box<crate::auth::AuthError>),
+}
+
+impl From<crate::auth::AuthError> for Error {
+    fn from(e: crate::auth::AuthError) -> Self {
+        Error::Auth(Box::new(e))
+    }
 }
 
 impl fmt::Display for Error {
@@ -73,6 +84,7 @@ impl fmt::Display for Error {
             Error::Timeout(t) | Error::Transport(t) => fmt::Display::fmt(t, f),
             Error::Decode(_) => f.write_str("could not decode the response"),
             Error::InvalidRequest(b) => write!(f, "invalid request: {b}"),
+            Error::Auth(a) => write!(f, "no access token: {a}"),
         }
     }
 }
@@ -85,6 +97,7 @@ impl std::error::Error for Error {
             Error::Decode(d) => Some(&**d),
             // The message is already in this error's text: its cause comes next.
             Error::InvalidRequest(b) => b.cause(),
+            Error::Auth(a) => Some(&**a),
             Error::Api(_) | Error::Http { .. } | Error::Redirect(_) => None,
         }
     }
@@ -182,6 +195,7 @@ impl Error {
             Error::Http { status, .. } => Some(*status),
             Error::Decode(e) => Some(e.status),
             Error::Redirect(r) => Some(r.status),
+            Error::Auth(a) => a.status(),
             Error::Timeout(_) | Error::Transport(_) | Error::InvalidRequest(_) => None,
         }
     }
@@ -271,7 +285,8 @@ impl Error {
     /// ```
     pub fn may_have_been_applied(&self) -> bool {
         match self {
-            Error::InvalidRequest(_) | Error::Api(_) => false,
+            // A token was refused (by PostgREST before any SQL, or by Auth): nothing ran.
+            Error::InvalidRequest(_) | Error::Api(_) | Error::Auth(_) => false,
             Error::Transport(t) | Error::Timeout(t) => !t.inner.is_connect(),
             Error::Http { status, .. } => status.is_server_error(),
             // Something between the client and PostgREST answered; what it did is unknown.
@@ -301,6 +316,11 @@ impl Error {
         let code = self.code().unwrap_or("");
         match self {
             Error::InvalidRequest(_) => ErrorKind::Invalid,
+            Error::Auth(a) => match a.kind() {
+                crate::auth::AuthErrorKind::Unreachable
+                | crate::auth::AuthErrorKind::BackingOff => ErrorKind::Unavailable,
+                _ => ErrorKind::Unauthorized,
+            },
             Error::Timeout(t) if t.inner.is_connect() => ErrorKind::Unavailable,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::Transport(t) if t.inner.is_connect() => ErrorKind::Unavailable,
@@ -390,6 +410,8 @@ pub struct PostgrestError {
     pub hint: Option<String>,
     /// For `416 Range Not Satisfiable`: the total from `Content-Range: */N`.
     range_total: Option<u64>,
+    /// A 401 whose `WWW-Authenticate` says `error="invalid_token"`.
+    pub(crate) invalid_token: bool,
 }
 
 impl PostgrestError {
@@ -439,6 +461,7 @@ impl PostgrestError {
             details: parsed.details.filter(|d| !d.is_null()),
             hint,
             range_total: None,
+            invalid_token: false,
         })
     }
 
@@ -456,6 +479,7 @@ impl PostgrestError {
             details,
             hint: None,
             range_total: None,
+            invalid_token: false,
         }
     }
 
@@ -780,6 +804,14 @@ pub(crate) fn from_answer(
     body: &[u8],
 ) -> Error {
     let mut err = from_status(status, body);
+    if status == StatusCode::UNAUTHORIZED {
+        if let Error::Api(e) = &mut err {
+            e.invalid_token = headers
+                .get_all(reqwest::header::WWW_AUTHENTICATE)
+                .iter()
+                .any(|v| v.as_bytes().windows(13).any(|w| w == b"invalid_token"));
+        }
+    }
     if status == StatusCode::RANGE_NOT_SATISFIABLE {
         if let Error::Api(e) = &mut err {
             e.range_total = headers

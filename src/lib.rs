@@ -235,6 +235,7 @@
 // Generated code names this crate `supabase_rest`, inside it too (`grants::schema`).
 extern crate self as supabase_rest;
 
+pub mod auth;
 mod builder;
 mod client;
 mod encode;

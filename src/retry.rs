@@ -145,6 +145,13 @@ fn transience(err: &Error) -> Transience {
                 Transience::Lasting
             }
         }
+        // Nothing was sent to PostgREST: worth another try only if Auth may answer later.
+        Error::Auth(a) => match a.kind() {
+            crate::auth::AuthErrorKind::Unreachable | crate::auth::AuthErrorKind::BackingOff => {
+                Transience::NotSent
+            }
+            _ => Transience::Lasting,
+        },
         Error::Transport(_) | Error::Decode(_) | Error::InvalidRequest(_) | Error::Redirect(_) => {
             Transience::Lasting
         }

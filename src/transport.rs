@@ -42,6 +42,26 @@ enum Attempt {
     Failed(Error, Option<HeaderValue>),
 }
 
+/// PostgREST refused the JWT itself (not the api key, not a missing token): `PGRST301`
+/// (undecodable, bad signature), `PGRST303` (expired, not yet valid, wrong audience), or a 401
+/// whose `WWW-Authenticate` says `invalid_token`. It does so before running any SQL, so the
+/// request may be sent again with a new token whatever its method.
+fn token_rejected(err: &Error) -> bool {
+    err.status().is_some_and(|s| s.as_u16() == 401)
+        && (matches!(err.code(), Some("PGRST301" | "PGRST303"))
+            || matches!(err, Error::Api(e) if e.invalid_token))
+}
+
+/// `Authorization: Bearer <token>`, marked sensitive; the token is never echoed.
+fn bearer(token: &str) -> Result<HeaderValue> {
+    crate::secret::Secret::new(token)
+        .header_value(
+            "Bearer ",
+            "the access token source returned a token with a control character",
+        )
+        .map_err(Error::invalid)
+}
+
 /// The one way a request is sent: builders, templates and chunked upserts all end here.
 /// Sends (retrying where that is safe), reads and decodes; non-2xx answers become errors here.
 ///
@@ -116,11 +136,23 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     let started = run.fields.is_some().then(Instant::now);
     let deadline = run.client.inner.deadline.map(|d| Instant::now() + d);
     let mut retry = 0u32;
+    // A client with a token source asks it now, and once more if PostgREST rejects the token.
+    let source = run.client.inner.token_source.clone();
+    let (mut token, mut authorization) = match &source {
+        Some(source) => {
+            let t = source.access_token().await?;
+            let header = bearer(&t)?;
+            (Some(t), Some(header))
+        }
+        None => (None, None),
+    };
+    let mut renewed = false;
     loop {
         // In a block of its own, so that the request's storage is not kept across the await
         // (the future is allocated at its largest size on every call).
         let (pending, sent_to) = {
-            let next = if retry < run.policy.max_retries {
+            let renewal_left = source.is_some() && !renewed;
+            let next = if retry < run.policy.max_retries || renewal_left {
                 run.prepared.as_ref().map(Prepared::request)
             } else {
                 run.prepared.take().map(Prepared::into_request)
@@ -128,6 +160,11 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             let Some(mut request) = next else {
                 return Err(Error::invalid("request could not be repeated"));
             };
+            if let Some(value) = &authorization {
+                request
+                    .headers_mut()
+                    .insert(reqwest::header::AUTHORIZATION, value.clone());
+            }
             if let Some(deadline) = deadline {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let timeout = request.timeout().map_or(left, |t| left.min(*t));
@@ -183,6 +220,16 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             }
             if let Some(code) = err.code() {
                 span.record("code", code);
+            }
+        }
+        if let (Some(source), Some(rejected), false) = (&source, &token, renewed) {
+            if token_rejected(&err) && run.prepared.is_some() {
+                renewed = true;
+                tracing::debug!(code = err.code(), "access token rejected; renewing it once");
+                let fresh = source.renew(rejected).await?;
+                authorization = Some(bearer(&fresh)?);
+                token = Some(fresh);
+                continue;
             }
         }
         let delay = if run.prepared.is_some() && should_retry(&err, run.may_resend) {

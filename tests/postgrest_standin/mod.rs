@@ -11,8 +11,9 @@
 //! `eq` filters and `order=<col>.asc|desc`; `POST` of an object or an array (with `columns`),
 //! optionally with `on_conflict=user_id,grant_id` and `Prefer: resolution=merge-duplicates |
 //! ignore-duplicates`; `PATCH` and `DELETE` with `eq` filters; `Prefer: return=representation`;
-//! `Accept: application/vnd.pgrst.object+json`. JWTs are decoded, not verified (test tokens are
-//! unsigned); a bearer that is not a JWT (the api key) runs as `anon`.
+//! `Accept: application/vnd.pgrst.object+json`. JWTs are verified as PostgREST does (HS256 with
+//! [`JWT_SECRET`], `exp`; 401 `PGRST301` / `PGRST303` with `WWW-Authenticate`); a bearer that is
+//! not a JWT (the api key) runs as `anon`.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -119,14 +120,38 @@ pub async fn create_grants(n: usize) -> Vec<uuid::Uuid> {
     ids
 }
 
-/// An unsigned JWT (`alg: none`) with these claims, as the stand-in reads them.
+/// The JWT secret the stand-in verifies tokens with (PostgREST's `jwt-secret`), and that the
+/// Supabase Auth stand-in signs them with.
+pub const JWT_SECRET: &[u8] = b"test-jwt-secret-with-at-least-32-characters";
+
+fn hs256(input: &[u8]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET).expect("any key length");
+    mac.update(input);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// A JWT with these claims, signed HS256 with [`JWT_SECRET`]; an `exp` one hour ahead is added
+/// unless the claims have one.
 pub fn jwt(claims: &Value) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.",
-        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+    let mut claims = claims.clone();
+    if claims.get("exp").is_none() {
+        claims["exp"] = json!(unix_now() + 3600);
+    }
+    let signing_input = format!(
+        "{}.{}",
+        b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
         b64.encode(claims.to_string())
-    )
+    );
+    let signature = b64.encode(hs256(signing_input.as_bytes()));
+    format!("{signing_input}.{signature}")
+}
+
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A signed-in user's token.
@@ -137,6 +162,50 @@ pub fn user_jwt(user_id: uuid::Uuid) -> String {
 /// The service role's token.
 pub fn service_jwt() -> String {
     jwt(&json!({"role": "service_role"}))
+}
+
+/// Why PostgREST would refuse a JWT: `(code, message)` of its 401 body.
+pub type JwtRejection = (&'static str, &'static str);
+
+/// Verifies a bearer as PostgREST does: HS256 with [`JWT_SECRET`] (an unsigned or otherwise
+/// signed token is refused), `exp` in the future. `Ok(None)` for a bearer that is not a JWT at
+/// all (the api key, which Supabase's gateway maps to `anon`).
+pub fn verify_jwt(token: &str) -> Result<Option<serde_json::Map<String, Value>>, JwtRejection> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Ok(None);
+    }
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value = b64
+        .decode(parts[0])
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(("PGRST301", "JWSError (CompactDecodeError Invalid header)"))?;
+    if header["alg"] != "HS256" {
+        return Err(("PGRST301", "JWSError JWSInvalidSignature"));
+    }
+    let expected = hs256(format!("{}.{}", parts[0], parts[1]).as_bytes());
+    let given = b64
+        .decode(parts[2])
+        .map_err(|_| ("PGRST301", "JWSError JWSInvalidSignature"))?;
+    if given != expected {
+        return Err(("PGRST301", "JWSError JWSInvalidSignature"));
+    }
+    let claims = b64
+        .decode(parts[1])
+        .ok()
+        .and_then(|c| serde_json::from_slice::<Value>(&c).ok());
+    let Some(Value::Object(claims)) = claims else {
+        return Err(("PGRST301", "JWSError (CompactDecodeError Invalid payload)"));
+    };
+    if claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .is_some_and(|exp| exp <= unix_now())
+    {
+        return Err(("PGRST303", "JWT expired"));
+    }
+    Ok(Some(claims))
 }
 
 /// Creates users in `auth.users` (as the superuser).
@@ -459,7 +528,33 @@ impl Request {
         let bearer = header("authorization")
             .strip_prefix("Bearer ")
             .unwrap_or("");
-        if let Some(claims) = decode_jwt(bearer) {
+        let verified = verify_jwt(bearer).and_then(|claims| {
+            let revoked = claims
+                .as_ref()
+                .and_then(|c| c.get("session_id"))
+                .and_then(Value::as_str)
+                .is_some_and(|sid| revoked_sessions().lock().unwrap().contains(sid));
+            if revoked {
+                Err(("PGRST301", "JWT revoked"))
+            } else {
+                Ok(claims)
+            }
+        });
+        let claims = match verified {
+            Ok(claims) => claims,
+            Err((code, message)) => {
+                let mut response = error_body(StatusCode::UNAUTHORIZED, code, message, None, None);
+                response.headers_mut().insert(
+                    "www-authenticate",
+                    axum::http::HeaderValue::from_str(&format!(
+                        "Bearer error=\"invalid_token\", error_description=\"{message}\""
+                    ))
+                    .unwrap(),
+                );
+                return Err(response);
+            }
+        };
+        if let Some(claims) = claims {
             req.role = claims
                 .get("role")
                 .and_then(Value::as_str)
@@ -566,17 +661,12 @@ impl Request {
     }
 }
 
-fn decode_jwt(token: &str) -> Option<serde_json::Map<String, Value>> {
-    let mut parts = token.split('.');
-    let (_header, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(o) => Some(o),
-        _ => None,
-    }
+/// Sessions whose tokens the stand-in refuses (as a `db-pre-request` check of revoked sessions
+/// would), process-wide: session ids are unique per test.
+pub fn revoked_sessions() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static REVOKED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    REVOKED.get_or_init(Default::default)
 }
 
 fn quote(ident: &str) -> String {

@@ -1,0 +1,101 @@
+//! No access token, refresh token or password of a Supabase Auth session in any log line, at
+//! any level, on every path: sign-in (right and wrong password), refresh ahead of expiry, a
+//! failed refresh, a token PostgREST rejects, a session ended by the server. In a test binary
+//! of its own, so that no other test's threads share its log subscriber.
+//!
+//! Needs the throwaway database that `./scripts/test-all.sh` provisions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth_standin;
+mod postgrest_standin;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_standin::{AuthStandIn, PASSWORD};
+use supabase_rest::auth::{AuthClient, Credentials};
+use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
+use supabase_rest::Client;
+use uuid::Uuid;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_or_password_in_any_log_line_of_a_session() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let auth = AuthStandIn::start().await;
+    let standin = postgrest_standin::start(Duration::ZERO).await;
+    let user = Uuid::new_v4();
+    postgrest_standin::create_users(&[user]).await;
+    let email = format!("{user}@example.test");
+    auth.add_user(&email, user);
+    let grant = postgrest_standin::create_grants(1).await[0];
+    let auth_client = AuthClient::new(auth.uri(), "anon-key").unwrap();
+
+    // A first token inside the refresh margin: the first call refreshes.
+    auth.set_sign_in_lifetime(10);
+    let session = auth_client
+        .sign_in_with_password(Credentials::email(&email, PASSWORD))
+        .await
+        .unwrap();
+    let first = session.tokens().unwrap();
+    let users = UsersService::new(
+        Client::new(standin.url(), "anon-key")
+            .unwrap()
+            .with_access_token_source(session.clone()),
+    );
+    let record =
+        |a: InteractionAction| users.record_user_interaction(user, NewInteraction::new(grant, a));
+    record(InteractionAction::Saved).await.unwrap();
+    let second = session.tokens().unwrap();
+    assert_ne!(first, second);
+    // A failed refresh, then a session the server revoked (PostgREST rejects its token).
+    auth.fail_refreshes(Some(500));
+    let _ = session.refresh().await;
+    auth.revoke(&auth_standin::session_of(second.access_token()));
+    auth.fail_refreshes(None);
+    session.set_refresh_backoff(Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let _ = record(InteractionAction::Applied).await;
+    let _ = auth_client
+        .sign_in_with_password(Credentials::email(&email, "sentinel-wrong-pw"))
+        .await;
+    assert_eq!(auth.reuses(), 0);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("session refreshed"),
+        "the session logged nothing?\n{logs}"
+    );
+    for secret in [
+        first.access_token(),
+        first.refresh_token(),
+        second.access_token(),
+        second.refresh_token(),
+        PASSWORD,
+        "sentinel-wrong-pw",
+    ] {
+        assert!(!logs.contains(secret), "a secret in the logs:\n{logs}");
+    }
+}
