@@ -11,6 +11,7 @@
 # supabase/migrations/ in name order, then supabase/seed.sql, runs the command with
 #
 #   SUPABASE_REST_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:<port>/postgres
+#   SUPABASE_REST_TEST_RESTART=<a script that restarts the cluster, fast shutdown>
 #   PGHOST=127.0.0.1 PGPORT=<port> PGUSER=postgres PGDATABASE=postgres
 #   PATH=<postgres bin dir>:$PATH
 #
@@ -240,6 +241,23 @@ fi
 
 export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
 export SUPABASE_REST_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
+
+# A command that restarts this cluster (fast shutdown: every session is terminated), for the
+# tests of a database restart under load. Same data, same port.
+RESTART="$WORKDIR/restart-postgres"
+{
+    printf '#!/usr/bin/env bash\nset -euo pipefail\n'
+    if [[ -z "$PG_OWNER" ]]; then
+        printf '%q ' "$BINDIR/pg_ctl" restart -D "$DATADIR" -m fast -w -t 60 -l "$LOGFILE"
+    elif command -v runuser >/dev/null 2>&1; then
+        printf '%q ' runuser -u "$PG_OWNER" -- "$BINDIR/pg_ctl" restart -D "$DATADIR" -m fast -w -t 60 -l "$LOGFILE"
+    else
+        printf 'su -s /bin/sh %q -c %q' "$PG_OWNER" "$(printf '%q ' "$BINDIR/pg_ctl" restart -D "$DATADIR" -m fast -w -t 60 -l "$LOGFILE")"
+    fi
+    printf '>/dev/null\n'
+} >"$RESTART"
+chmod +x "$RESTART"
+export SUPABASE_REST_TEST_RESTART="$RESTART"
 unset PGPASSWORD PGSERVICE PGSERVICEFILE PGOPTIONS PGSSLMODE
 
 # --- Schema -----------------------------------------------------------------------------------

@@ -276,7 +276,9 @@ impl Error {
     /// Whether the request may have taken effect on the server despite this error: `false` when
     /// it was never sent (invalid, connection refused) or PostgREST answered with an error
     /// (its transaction was rolled back); `true` when the answer was lost (timeout, reset
-    /// connection), a gateway failed upstream (HTML 502/504), or a 2xx could not be decoded.
+    /// connection), a gateway failed upstream (HTML 502/504), a 2xx could not be decoded, or
+    /// PostgREST lost its database connection in the middle of the request (`PGRST001`: the
+    /// connection may have died after COMMIT reached the database, e.g. in a restart).
     ///
     /// ```
     /// # use supabase_rest::Error;
@@ -286,7 +288,8 @@ impl Error {
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             // A token was refused (by PostgREST before any SQL, or by Auth): nothing ran.
-            Error::InvalidRequest(_) | Error::Api(_) | Error::Auth(_) => false,
+            Error::Api(e) => e.code == "PGRST001",
+            Error::InvalidRequest(_) | Error::Auth(_) => false,
             Error::Transport(t) | Error::Timeout(t) => !t.inner.is_connect(),
             Error::Http { status, .. } => status.is_server_error(),
             // Something between the client and PostgREST answered; what it did is unknown.
@@ -923,6 +926,22 @@ mod tests {
         let many = from_status(StatusCode::NOT_ACCEPTABLE, many);
         assert!(none.is_no_rows() && !none.is_too_many_rows());
         assert!(many.is_too_many_rows() && !many.is_no_rows());
+    }
+
+    #[test]
+    fn a_lost_database_connection_may_have_applied_the_write() {
+        let body =
+            |code: &str| format!(r#"{{"code":"{code}","message":"m","details":null,"hint":null}}"#);
+        let lost = from_status(StatusCode::SERVICE_UNAVAILABLE, body("PGRST001").as_bytes());
+        assert!(
+            lost.may_have_been_applied(),
+            "PGRST001: the connection died mid-request"
+        );
+        let refused = from_status(StatusCode::SERVICE_UNAVAILABLE, body("PGRST000").as_bytes());
+        assert!(
+            !refused.may_have_been_applied(),
+            "PGRST000: never connected"
+        );
     }
 
     #[test]

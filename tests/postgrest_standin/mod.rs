@@ -241,6 +241,8 @@ impl StandIn {
 
 struct App {
     pool: Pool,
+    /// How to open a connection again after the database went away (a restart).
+    config: tokio_postgres::Config,
     latency: Duration,
     requests: Arc<AtomicUsize>,
 }
@@ -283,6 +285,7 @@ pub async fn start(latency: Duration) -> StandIn {
             clients: Mutex::new(clients),
             permits: Semaphore::new(CONNECTIONS),
         },
+        config,
         latency,
         requests: Arc::new(AtomicUsize::new(0)),
     });
@@ -783,13 +786,46 @@ fn status_for(code: &str, role: &str) -> StatusCode {
     }
 }
 
+/// PostgREST's answer while the database cannot be reached: 503 with `Retry-After`.
+fn unavailable(code: &str, message: &str) -> Response {
+    let mut response = error_body(StatusCode::SERVICE_UNAVAILABLE, code, message, None, None);
+    response
+        .headers_mut()
+        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+    response
+}
+
 async fn run(app: &App, req: Request) -> Response {
-    let (client, _permit) = app.pool.get().await;
+    let (mut client, _permit) = app.pool.get().await;
+    // A connection the database closed (a restart) is replaced, as PostgREST's pool does;
+    // while the database is down, the request is refused as PostgREST refuses it.
+    if client.is_closed() {
+        match app.config.connect(NoTls).await {
+            Ok((fresh, connection)) => {
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                client = fresh;
+            }
+            Err(_) => {
+                app.pool.put(client).await;
+                return unavailable("PGRST000", "Could not connect with the database");
+            }
+        }
+    }
     let result = execute(&client, &req).await;
     app.pool.put(client).await;
     match result {
         Ok(resp) => resp,
         Err(e) => match e.as_db_error() {
+            Some(db)
+                if status_for(db.code().code(), &req.role) == StatusCode::SERVICE_UNAVAILABLE =>
+            {
+                unavailable(
+                    "PGRST001",
+                    "Database client error. Retrying the connection.",
+                )
+            }
             Some(db) => {
                 let code = db.code().code();
                 error_body(
@@ -800,12 +836,9 @@ async fn run(app: &App, req: Request) -> Response {
                     db.hint(),
                 )
             }
-            None => error_body(
-                StatusCode::SERVICE_UNAVAILABLE,
+            None => unavailable(
                 "PGRST001",
-                &format!("Database client error: {e}"),
-                None,
-                None,
+                "Database client error. Retrying the connection.",
             ),
         },
     }
@@ -856,7 +889,15 @@ async fn execute(
             None,
         ));
     }
-    client.batch_execute("COMMIT").await?;
+    if client.batch_execute("COMMIT").await.is_err() {
+        // The connection failed during COMMIT: the transaction may or may not have committed
+        // (a fast shutdown lets a commit in progress finish, then ends the session). PostgREST
+        // answers such a connection failure with 503 PGRST001, whatever the outcome was.
+        return Ok(unavailable(
+            "PGRST001",
+            "Database client error. Retrying the connection.",
+        ));
+    }
 
     let status = match req.method {
         Method::GET => StatusCode::OK,
