@@ -79,6 +79,8 @@ pub(crate) struct ClientInner {
     pub(crate) api_key: Secret,
     /// Asked for the user's JWT before every request, instead of a fixed `Authorization`.
     pub(crate) token_source: Option<Arc<dyn AccessTokenSource>>,
+    /// The retry rule's clock; `None`: the system clock and tokio's timer.
+    pub(crate) clock: Option<Arc<dyn crate::retry::Clock>>,
 }
 
 impl Client {
@@ -182,6 +184,7 @@ impl ClientInner {
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
             token_source: self.token_source.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -198,6 +201,7 @@ impl fmt::Debug for Client {
             retry,
             api_key,
             token_source,
+            clock: _,
         } = &*self.inner;
         let Defaults {
             base,
@@ -271,6 +275,7 @@ pub struct ClientBuilder {
     max_url_bytes: usize,
     retry: RetryPolicy,
     token_source: Option<Arc<dyn AccessTokenSource>>,
+    clock: Option<Arc<dyn crate::retry::Clock>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -292,6 +297,7 @@ impl fmt::Debug for ClientBuilder {
             max_url_bytes,
             retry,
             token_source,
+            clock,
         } = self;
         let header_names: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
         f.debug_struct("ClientBuilder")
@@ -310,6 +316,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_url_bytes", max_url_bytes)
             .field("retry", retry)
             .field("token_source", &token_source.is_some())
+            .field("clock", clock)
             .finish_non_exhaustive()
     }
 }
@@ -333,7 +340,16 @@ impl ClientBuilder {
             max_url_bytes: DEFAULT_MAX_URL_BYTES,
             retry: RetryPolicy::default(),
             token_source: None,
+            clock: None,
         }
+    }
+
+    /// The clock of the retry rule: the call deadline, `Retry-After` dates and the waits
+    /// between attempts. For tests (`testing::ManualClock` records the waits and returns at
+    /// once); the default is the system clock.
+    pub fn clock(mut self, clock: impl crate::retry::Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
     }
 
     /// Gets the user's JWT from `source` before every request (see
@@ -505,6 +521,7 @@ impl ClientBuilder {
             max_url_bytes,
             retry,
             token_source,
+            clock,
         } = self;
 
         let base = base_url(&url, bare_postgrest)?;
@@ -576,6 +593,7 @@ impl ClientBuilder {
                 retry,
                 api_key,
                 token_source,
+                clock,
             }),
         })
     }

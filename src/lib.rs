@@ -274,4 +274,4 @@ pub use response::{
     Allowed, Countable, Counted, Head, Json, MaybeOne, NoContent, One, Returning, Retype, RowSet,
     Rows, Shape, Statused, Text, WithCount, WithStatus,
 };
-pub use retry::RetryPolicy;
+pub use retry::{Clock, RetryPolicy};

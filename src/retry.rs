@@ -185,19 +185,39 @@ impl Error {
     }
 }
 
+/// The time the retry rule reads and the waits between attempts, replaceable so that tests
+/// check a retry schedule (`Retry-After: 30`, an HTTP date, the backoff of five attempts, a
+/// call deadline) without waiting for it: see `testing::ManualClock` (feature `testing`), given
+/// to [`ClientBuilder::clock`](crate::ClientBuilder::clock). The default is the system clock
+/// and tokio's timer. Each attempt's own timeout is the HTTP client's and stays real.
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
+    /// Now, for the call's deadline.
+    fn now(&self) -> std::time::Instant;
+    /// Now on the wall clock, for `Retry-After` dates.
+    fn wall(&self) -> SystemTime;
+    /// Waits `duration` before the next attempt.
+    fn sleep(
+        &self,
+        duration: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+}
+
 /// `Retry-After` as a duration: delta-seconds, or an HTTP date (any of the three forms HTTP
 /// allows) in the future. A value that is neither, or a date beyond what the clock can hold, is
 /// ignored; nothing here can overflow or panic, whatever the server sends.
+#[cfg(test)]
 pub(crate) fn retry_after(value: &HeaderValue) -> Option<Duration> {
+    retry_after_at(value, SystemTime::now())
+}
+
+/// [`retry_after`] with the wall-clock time of a [`Clock`].
+pub(crate) fn retry_after_at(value: &HeaderValue, now: SystemTime) -> Option<Duration> {
     let text = value.to_str().ok()?.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(text).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// A uniform number in `[0, 1)`, from std's randomly keyed hasher: enough for jitter.

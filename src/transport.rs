@@ -134,7 +134,9 @@ struct Run {
 ///   to what is left, and no wait starts that would end after it.
 async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     let started = run.fields.is_some().then(Instant::now);
-    let deadline = run.client.inner.deadline.map(|d| Instant::now() + d);
+    let clock = run.client.inner.clock.clone();
+    let now = || clock.as_ref().map_or_else(Instant::now, |c| c.now());
+    let deadline = run.client.inner.deadline.map(|d| now() + d);
     let mut retry = 0u32;
     // A client with a token source asks it now, and once more if PostgREST rejects the token.
     let source = run.client.inner.token_source.clone();
@@ -166,7 +168,7 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     .insert(reqwest::header::AUTHORIZATION, value.clone());
             }
             if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.saturating_duration_since(now());
                 let timeout = request.timeout().map_or(left, |t| left.min(*t));
                 *request.timeout_mut() = Some(timeout);
             }
@@ -233,10 +235,15 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             }
         }
         let delay = if run.prepared.is_some() && should_retry(&err, run.may_resend) {
-            let hint = retry_after.as_ref().and_then(crate::retry::retry_after);
+            let wall = clock
+                .as_ref()
+                .map_or_else(std::time::SystemTime::now, |c| c.wall());
+            let hint = retry_after
+                .as_ref()
+                .and_then(|v| crate::retry::retry_after_at(v, wall));
             run.policy
                 .delay(retry + 1, hint)
-                .filter(|d| deadline.is_none_or(|end| Instant::now() + *d < end))
+                .filter(|d| deadline.is_none_or(|end| now() + *d < end))
         } else {
             None
         };
@@ -246,7 +253,10 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
         };
         retry += 1;
         tracing::debug!(error = %err, retry, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "retrying");
-        tokio::time::sleep(delay).await;
+        match &clock {
+            Some(clock) => clock.sleep(delay).await,
+            None => tokio::time::sleep(delay).await,
+        }
     }
 }
 

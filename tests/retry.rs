@@ -301,3 +301,132 @@ async fn a_request_policy_replaces_the_clients() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
+
+// --- The retry schedule on a replaceable clock: realistic waits, none of them slept ----------
+
+fn on_clock(
+    server: &MockServer,
+    clock: &supabase_rest::testing::ManualClock,
+    policy: RetryPolicy,
+) -> Client {
+    Client::builder(server.uri(), "anon-key")
+        .clock(clock.clone())
+        .retry(policy)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_and_as_a_date_is_waited_for_exactly() {
+    use supabase_rest::testing::ManualClock;
+    let server = MockServer::start().await;
+    let wall = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let clock = ManualClock::at(wall);
+    // First 503 says 30 s; the second an HTTP date 45 s after the clock's time then (30 s on).
+    let date = httpdate::fmt_http_date(wall + Duration::from_secs(30 + 45));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "30"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", date.as_str()))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    let client = on_clock(
+        &server,
+        &clock,
+        RetryPolicy::default().max_delay(Duration::from_secs(60)),
+    );
+    let started = std::time::Instant::now();
+    client.from("t").select("*").await.unwrap();
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(30), Duration::from_secs(45)]
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the waits were not slept for real"
+    );
+}
+
+#[tokio::test]
+async fn backoff_is_full_jitter_under_the_exponential_cap() {
+    use supabase_rest::testing::ManualClock;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let base = Duration::from_millis(500);
+    let cap = Duration::from_secs(3);
+    let mut all = Vec::new();
+    for _ in 0..20 {
+        let clock = ManualClock::new();
+        let client = on_clock(
+            &server,
+            &clock,
+            RetryPolicy::default()
+                .max_retries(5)
+                .base_delay(base)
+                .max_delay(cap),
+        );
+        let err = client.from("t").select("*").await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.len(), 5, "five retries, each after a wait");
+        for (n, wait) in sleeps.iter().enumerate() {
+            let ceiling = (base * (1 << n)).min(cap);
+            assert!(
+                *wait <= ceiling,
+                "retry {} waited {wait:?} > {ceiling:?}",
+                n + 1
+            );
+        }
+        all.extend(sleeps);
+    }
+    // Full jitter: the waits spread over their range instead of all being the ceiling.
+    let distinct: std::collections::HashSet<_> = all.iter().collect();
+    assert!(
+        distinct.len() > 50,
+        "{} distinct waits of {}",
+        distinct.len(),
+        all.len()
+    );
+}
+
+#[tokio::test]
+async fn a_deadline_stops_retrying_when_the_next_wait_would_pass_it() {
+    use supabase_rest::testing::ManualClock;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "20"))
+        .mount(&server)
+        .await;
+    let clock = ManualClock::new();
+    let client = Client::builder(server.uri(), "anon-key")
+        .clock(clock.clone())
+        .deadline(Duration::from_secs(50))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(5)
+                .max_delay(Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap();
+    client.from("t").select("*").await.unwrap_err();
+    // 20 s, 20 s: a third wait would end at 60 s, past the 50 s deadline.
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(20), Duration::from_secs(20)]
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}

@@ -27,10 +27,12 @@
 //! # }
 //! ```
 
+mod clock;
 mod matchers;
 mod memory_table;
 pub mod responses;
 
+pub use clock::ManualClock;
 pub use matchers::{
     delete_from, insert_into, rpc, select_from, update, upsert_into, PostgrestRequest,
 };
