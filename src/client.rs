@@ -8,11 +8,11 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use url::Url;
 
-use crate::auth::AccessTokenSource;
 use crate::error::{Error, Result};
 use crate::request::{Defaults, Memo};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
+use crate::token::AccessTokenSource;
 
 /// The `x-client-info` value this crate sends, naming itself and its version.
 pub const CLIENT_INFO: &str = concat!(

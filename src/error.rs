@@ -63,12 +63,12 @@ pub enum Error {
     /// No access token could be had for the request: Supabase Auth refused or could not be
     /// reached, the session ended, or the client's token source failed. Nothing was sent to
     /// PostgREST (or, after a rejected token, nothing it ran). See
-    /// [`AuthError`](crate::auth::AuthError).
-    Auth(Box<crate::auth::AuthError>),
+    /// [`AuthError`](crate::token::AuthError).
+    Auth(Box<crate::token::AuthError>),
 }
 
-impl From<crate::auth::AuthError> for Error {
-    fn from(e: crate::auth::AuthError) -> Self {
+impl From<crate::token::AuthError> for Error {
+    fn from(e: crate::token::AuthError) -> Self {
         Error::Auth(Box::new(e))
     }
 }
@@ -320,8 +320,8 @@ impl Error {
         match self {
             Error::InvalidRequest(_) => ErrorKind::Invalid,
             Error::Auth(a) => match a.kind() {
-                crate::auth::AuthErrorKind::Unreachable
-                | crate::auth::AuthErrorKind::BackingOff => ErrorKind::Unavailable,
+                crate::token::AuthErrorKind::Unreachable
+                | crate::token::AuthErrorKind::BackingOff => ErrorKind::Unavailable,
                 _ => ErrorKind::Unauthorized,
             },
             Error::Timeout(t) if t.inner.is_connect() => ErrorKind::Unavailable,
@@ -624,25 +624,7 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// Text from a server, written with its control characters escaped (`\n` as `\\n`): an error's
-/// text ends up in logs, where a newline in a server's message would forge a log line of its
-/// own. Everything else, quotes included, is written as it is.
-pub(crate) struct Escaped<'a>(pub(crate) &'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(at) =
-            rest.find(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
-        {
-            f.write_str(&rest[..at])?;
-            let c = rest[at..].chars().next().unwrap_or_default();
-            write!(f, "{}", c.escape_default())?;
-            rest = &rest[at + c.len_utf8()..];
-        }
-        f.write_str(rest)
-    }
-}
+pub(crate) use crate::escape::Escaped;
 
 /// A redirect answered to an API call (see [`Error::Redirect`]).
 #[derive(Debug)]

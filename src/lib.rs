@@ -240,6 +240,7 @@ mod builder;
 mod client;
 mod encode;
 mod error;
+mod escape;
 mod filter;
 pub mod grants;
 #[cfg(test)]
@@ -252,6 +253,7 @@ mod secret;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod token;
 mod transport;
 pub mod typed;
 

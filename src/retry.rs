@@ -147,7 +147,7 @@ fn transience(err: &Error) -> Transience {
         }
         // Nothing was sent to PostgREST: worth another try only if Auth may answer later.
         Error::Auth(a) => match a.kind() {
-            crate::auth::AuthErrorKind::Unreachable | crate::auth::AuthErrorKind::BackingOff => {
+            crate::token::AuthErrorKind::Unreachable | crate::token::AuthErrorKind::BackingOff => {
                 Transience::NotSent
             }
             _ => Transience::Lasting,

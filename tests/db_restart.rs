@@ -130,41 +130,12 @@ async fn a_database_restart_under_faulty_load_loses_and_duplicates_nothing() {
     }
     let failures: usize = errors.values().sum();
 
-    let db = postgrest_standin::admin().await;
-    let mut successes: HashMap<Uuid, usize> = HashMap::new();
-    for (grant, outcome) in &outcomes {
-        if outcome.is_ok() {
-            *successes.entry(*grant).or_default() += 1;
-        }
-    }
-    let mut committed = 0;
-    for grant in &grants {
-        let rows = db
-            .query(
-                "select action::text from public.user_interactions
-                 where user_id = $1::text::uuid and grant_id = $2::text::uuid",
-                &[&user.to_string(), &grant.to_string()],
-            )
-            .await
-            .unwrap();
-        assert_eq!(rows.len(), 1, "exactly one row per pair");
-        let log = db
-            .query(
-                "select action::text from test_support.interaction_log
-                 where user_id = $1::text::uuid and grant_id = $2::text::uuid order by seq",
-                &[&user.to_string(), &grant.to_string()],
-            )
-            .await
-            .unwrap();
-        committed += log.len();
-        let last: String = log.last().expect("a committed write").get(0);
-        let stored: String = rows[0].get(0);
-        assert_eq!(stored, last, "the row holds the last committed write");
-        assert!(
-            log.len() >= successes.get(grant).copied().unwrap_or(0),
-            "a success the database has no write for"
-        );
-    }
+    let committed = postgrest_standin::check_one_row_per_pair(
+        user,
+        &grants,
+        outcomes.iter().map(|(g, r)| (*g, r.is_ok())),
+    )
+    .await;
     println!(
         "restart under load: {total} calls over {pairs} pairs (32 in flight, retry budget 4), \
          {} ok, {failures} failed {errors:?}; restart after {restarted_at} calls took {} ms; \

@@ -4,32 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod wiremock_helpers;
+
 use std::time::Duration;
 
 use serde_json::json;
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
 use supabase_rest::{Client, RetryPolicy};
-use tracing_subscriber::fmt::format::FmtSpan;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "sentinel-KEY-3f9a1c";
 const JWT: &str = "sentinel-JWT-77b0e2";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn no_secret_in_any_event_or_debug_output_on_every_path() {
@@ -70,15 +56,7 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
         .mount(&server)
         .await;
 
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = wiremock_helpers::Captured::start();
 
     let client = Client::builder(server.uri(), KEY)
         .access_token(JWT)
@@ -131,7 +109,7 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
         Client::builder(server.uri(), KEY).access_token(JWT)
     ));
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("TRACE") || logs.contains("DEBUG"),
         "events were captured:\n{logs}"

@@ -9,9 +9,8 @@
 
 mod auth_standin;
 mod postgrest_standin;
+mod wiremock_helpers;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_standin::{AuthStandIn, PASSWORD};
@@ -20,29 +19,9 @@ use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
 use supabase_rest::Client;
 use uuid::Uuid;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn no_token_or_password_in_any_log_line_of_a_session() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = wiremock_helpers::Captured::start();
 
     let auth = AuthStandIn::start().await;
     let standin = postgrest_standin::start(Duration::ZERO).await;
@@ -83,7 +62,7 @@ async fn no_token_or_password_in_any_log_line_of_a_session() {
         .await;
     assert_eq!(auth.reuses(), 0);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("session refreshed"),
         "the session logged nothing?\n{logs}"

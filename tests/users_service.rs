@@ -4,9 +4,6 @@
 
 mod wiremock_helpers;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
 use supabase_rest::grants::{InteractionAction, NewInteraction, Notes, UsersService};
 use supabase_rest::{Client, Error};
@@ -225,19 +222,6 @@ async fn bulk_record_is_one_request_deduplicated_and_refuses_mixed_notes() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn failures_are_logged_with_code_hint_user_grant_action_and_no_secrets() {
     let (server, users) = service().await;
@@ -249,21 +233,14 @@ async fn failures_are_logged_with_code_hint_user_grant_action_and_no_secrets() {
         })))
         .mount(&server)
         .await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = wiremock_helpers::Captured::start();
     let (user, grant) = ids();
     let err = users
         .record_user_interaction(user, NewInteraction::new(grant, InteractionAction::Applied))
         .await
         .unwrap_err();
     assert!(err.is_rls_violation());
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let error_line = logs
         .lines()
         .find(|l| l.contains("ERROR"))

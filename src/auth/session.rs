@@ -14,11 +14,10 @@ use tokio::sync::{watch, Mutex};
 use url::Url;
 use uuid::Uuid;
 
-use super::error::{AuthError, AuthErrorKind};
-use super::{AccessTokenSource, TokenFuture};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::token::{AccessTokenSource, AuthError, AuthErrorKind, TokenFuture};
 
 /// How long before expiry a session refreshes its access token (90 s, as supabase-js).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(90);

@@ -208,6 +208,53 @@ pub fn verify_jwt(token: &str) -> Result<Option<serde_json::Map<String, Value>>,
     Ok(Some(claims))
 }
 
+/// After a run of `record_user_interaction` calls (`outcomes`: each call's grant and whether it
+/// succeeded) with the write log installed ([`install_write_log`]): panics unless every pair
+/// has exactly one row holding the last committed write, and no call succeeded without a
+/// committed write. Returns the number of committed writes.
+pub async fn check_one_row_per_pair(
+    user: uuid::Uuid,
+    grants: &[uuid::Uuid],
+    outcomes: impl IntoIterator<Item = (uuid::Uuid, bool)>,
+) -> usize {
+    let db = admin().await;
+    let mut successes: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
+    for (grant, ok) in outcomes {
+        if ok {
+            *successes.entry(grant).or_default() += 1;
+        }
+    }
+    let mut committed = 0;
+    for grant in grants {
+        let rows = db
+            .query(
+                "select action::text from public.user_interactions
+                 where user_id = $1::text::uuid and grant_id = $2::text::uuid",
+                &[&user.to_string(), &grant.to_string()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "exactly one row per pair");
+        let log = db
+            .query(
+                "select action::text from test_support.interaction_log
+                 where user_id = $1::text::uuid and grant_id = $2::text::uuid order by seq",
+                &[&user.to_string(), &grant.to_string()],
+            )
+            .await
+            .unwrap();
+        committed += log.len();
+        let last: String = log.last().expect("a committed write").get(0);
+        let stored: String = rows[0].get(0);
+        assert_eq!(stored, last, "the row holds the last committed write");
+        assert!(
+            log.len() >= successes.get(grant).copied().unwrap_or(0),
+            "a success the database has no write for"
+        );
+    }
+    committed
+}
+
 /// Creates users in `auth.users` (as the superuser).
 pub async fn create_users(ids: &[uuid::Uuid]) {
     let db = admin().await;

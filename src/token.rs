@@ -1,12 +1,73 @@
-//! Why Supabase Auth (or a caller's token source) gave no token.
+//! Where a request's JWT comes from ([`AccessTokenSource`]), and why there is none
+//! ([`AuthError`]). Public as `supabase_rest::auth::*`; Supabase Auth sessions are in `auth/`.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::error::Escaped;
+use crate::escape::Escaped;
+
+/// What an [`AccessTokenSource`] returns: the token, or why there is none.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<String, AuthError>> + Send + 'a>>;
+
+/// Where a client's requests get the user's JWT. Asked before every request, so keep
+/// [`access_token`](AccessTokenSource::access_token) cheap when the token is cached.
+pub trait AccessTokenSource: Send + Sync + 'static {
+    /// The token to send now.
+    fn access_token(&self) -> TokenFuture<'_>;
+
+    /// PostgREST rejected `rejected`: a token to send instead (once per request). The default
+    /// asks [`access_token`](AccessTokenSource::access_token) again.
+    fn renew<'a>(&'a self, rejected: &'a str) -> TokenFuture<'a> {
+        let _ = rejected;
+        self.access_token()
+    }
+}
+
+/// A closure as an [`AccessTokenSource`]: called before every request, and once more when
+/// PostgREST rejects what it gave (it should then return a fresh token).
+///
+/// ```
+/// use supabase_rest::auth::{token_fn, AuthError};
+/// use supabase_rest::Client;
+///
+/// let client = Client::new("http://localhost:54321", "anon-key")?
+///     .with_access_token_source(token_fn(|| async { Ok::<_, AuthError>("a user's JWT".to_owned()) }));
+/// # Ok::<(), supabase_rest::Error>(())
+/// ```
+pub fn token_fn<F, Fut>(f: F) -> impl AccessTokenSource
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, AuthError>> + Send + 'static,
+{
+    FnSource(f)
+}
+
+struct FnSource<F>(F);
+
+impl<F, Fut> AccessTokenSource for FnSource<F>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<String, AuthError>> + Send + 'static,
+{
+    fn access_token(&self) -> TokenFuture<'_> {
+        Box::pin((self.0)())
+    }
+}
+
+impl<T: AccessTokenSource + ?Sized> AccessTokenSource for Arc<T> {
+    fn access_token(&self) -> TokenFuture<'_> {
+        (**self).access_token()
+    }
+
+    fn renew<'a>(&'a self, rejected: &'a str) -> TokenFuture<'a> {
+        (**self).renew(rejected)
+    }
+}
 
 /// What went wrong, to decide what to do: ask the user to sign in again, wait, or report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +85,7 @@ pub enum AuthErrorKind {
     BackingOff,
     /// Supabase Auth refused the request for another reason (its `error_code` says which).
     Rejected,
-    /// A caller's own [`AccessTokenSource`](super::AccessTokenSource) failed.
+    /// A caller's own [`AccessTokenSource`] failed.
     Source,
 }
 
