@@ -140,14 +140,18 @@
 //! The api key goes in `apikey`; `Authorization` carries the user's JWT from
 //! [`Client::with_access_token`] (or the api key when there is none), so PostgREST runs the
 //! request under that user's policies. Neither ever appears in `Debug` output, error text or
-//! logs.
+//! logs. For a token that changes (a signed-in user whose session refreshes), give the client an
+//! [`auth::AccessTokenSource`] instead ([`Client::with_access_token_source`]): a Supabase Auth
+//! [`auth::Session`], or a closure ([`auth::token_fn`]). It is asked before every request, and
+//! once more when PostgREST rejects the JWT (the request is then resent, safe for any method).
 //!
 //! **Identifiers are PostgREST syntax, values are not.** Filter *values* are encoded and quoted
 //! here, so any text is safe as a value. Column names, `order` terms, `on_conflict` targets,
 //! `select` lists, `or`/`filter` strings and rpc argument names go out as PostgREST syntax:
 //! `order("title.asc,secret", ..)` orders by a second column, `Cond::eq("id.gt.0,owner", v)`
 //! adds a condition. Never build them from untrusted input; map what a user may choose to a
-//! fixed set of names in your code instead. (Row-level security still applies either way.)
+//! fixed set of names in your code instead, or use the generated column handles of [`typed`],
+//! which only name real columns. (Row-level security still applies either way.)
 //!
 //! # Retries and timeouts
 //!

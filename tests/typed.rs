@@ -100,6 +100,20 @@ fn typed_reads_send_what_string_reads_send() {
 }
 
 #[test]
+fn per_request_options_are_those_of_the_string_builder() {
+    let c = client();
+    let req = c
+        .table(widgets::TABLE)
+        .select()
+        .header("x-request-id", "r1")
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap();
+    assert_eq!(req.headers()["x-request-id"], "r1");
+    assert_eq!(req.timeout(), Some(&std::time::Duration::from_secs(3)));
+}
+
+#[test]
 fn insert_bodies_carry_exactly_the_fields_set() {
     let c = client();
     // Required columns only: no key for defaulted, nullable or generated columns.

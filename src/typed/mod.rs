@@ -407,6 +407,21 @@ impl<R, Op, S> Typed<R, Op, S> {
     pub fn untyped(self) -> Builder<Op, S> {
         self.inner
     }
+
+    /// Adds a header to this request only (see [`Builder::header`]).
+    pub fn header(self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        self.map(|b| b.header(name, value))
+    }
+
+    /// A timeout for this request only (see [`Builder::timeout`]).
+    pub fn timeout(self, timeout: std::time::Duration) -> Self {
+        self.map(|b| b.timeout(timeout))
+    }
+
+    /// This request's own retry policy (see [`Builder::retry_policy`]).
+    pub fn retry_policy(self, policy: crate::RetryPolicy) -> Self {
+        self.map(|b| b.retry_policy(policy))
+    }
 }
 
 /// A value for a column holding `V`: a `V`, a `&V`, or a `&str` / `&String` for a text

@@ -77,7 +77,7 @@ impl AuthStandIn {
         self.server.uri()
     }
 
-    /// A user who can sign in with `email` and [`PASSWORD`].
+    /// A user who can sign in with `email` (or a phone number) and [`PASSWORD`].
     pub fn add_user(&self, email: &str, id: Uuid) {
         self.state
             .lock()
@@ -196,8 +196,12 @@ fn token(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
     match grant.as_str() {
         "password" => {
             st.sign_ins += 1;
-            let email = body["email"].as_str().unwrap_or_default();
-            let Some(user) = st.users.get(email).copied() else {
+            // Users are found by email or by phone, whichever the request names.
+            let login = body["email"]
+                .as_str()
+                .or(body["phone"].as_str())
+                .unwrap_or_default();
+            let Some(user) = st.users.get(login).copied() else {
                 return error(400, "invalid_credentials", "Invalid login credentials");
             };
             if body["password"] != PASSWORD {
