@@ -33,6 +33,10 @@ const ANSWER_LIMIT: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct AuthClient {
     client: Client,
+    /// The client's own HTTP client, or (when the caller supplied one, which may follow
+    /// redirects) one of Auth's own that never does: a password or refresh token must reach
+    /// no other host.
+    http: reqwest::Client,
     base: Url,
 }
 
@@ -209,13 +213,9 @@ struct TokenAnswer {
     expires_in: Option<i64>,
     #[serde(default)]
     expires_at: Option<i64>,
+    /// Read leniently: an odd `user` must not make a spent refresh token's answer unreadable.
     #[serde(default)]
-    user: Option<UserAnswer>,
-}
-
-#[derive(Deserialize)]
-struct UserAnswer {
-    id: Option<Uuid>,
+    user: Option<serde_json::Value>,
 }
 
 /// Supabase Auth's error body, in its current (`error_code`, `msg`) and older (`error`,
@@ -249,8 +249,20 @@ impl AuthClient {
         };
         let base = Url::parse(&format!("{project}/auth/v1/"))
             .map_err(|_| Error::invalid("cannot derive the Supabase Auth URL"))?;
+        let http = if client.inner.own_http {
+            client.inner.http.clone()
+        } else {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .connect_timeout(crate::client::DEFAULT_CONNECT_TIMEOUT)
+                .read_timeout(crate::client::DEFAULT_READ_TIMEOUT)
+                .build()
+                .map_err(|_| Error::invalid("cannot build the HTTP client for Supabase Auth"))?
+        };
         Ok(AuthClient {
             client: client.clone(),
+            http,
             base,
         })
     }
@@ -291,7 +303,11 @@ impl AuthClient {
         let answer = self
             .post("token?grant_type=refresh_token", &body, None, Call::Refresh)
             .await?;
-        tokens_of(&answer)
+        tokens_of(&answer).map_err(|mut e| {
+            // The refresh token is spent whatever the answer said.
+            e.kind = AuthErrorKind::SessionEnded;
+            e
+        })
     }
 
     async fn sign_out(&self, access_token: &str) -> std::result::Result<(), AuthError> {
@@ -337,26 +353,59 @@ impl AuthClient {
             headers.insert(AUTHORIZATION, value);
         }
         *req.body_mut() = Some(body.to_string().into());
-        *req.timeout_mut() = inner.defaults.timeout;
-        let unreachable = |e: reqwest::Error| {
+        *req.timeout_mut() = Some(
+            inner
+                .defaults
+                .timeout
+                .unwrap_or(crate::client::DEFAULT_TIMEOUT),
+        );
+        let host = self.base.host_str().unwrap_or("?").to_owned();
+        // A refresh whose answer is lost or unreadable after it was sent may have spent the
+        // refresh token: sending it again could trip reuse detection and revoke the session,
+        // so such a refresh ends the session instead of backing off.
+        let spent = |what: &str, source: Option<reqwest::Error>| {
+            let kind = if call == Call::Refresh {
+                AuthErrorKind::SessionEnded
+            } else {
+                AuthErrorKind::Unreachable
+            };
             let mut err = AuthError::new(
-                AuthErrorKind::Unreachable,
-                format!("request to {} failed", self.base.host_str().unwrap_or("?")),
+                kind,
+                format!("{what} ({host}); sign in again if the session ended"),
             );
-            err.source = Some(Arc::new(e.without_url()));
+            err.source = source
+                .map(|e| Arc::new(e.without_url()) as Arc<dyn std::error::Error + Send + Sync>);
             err
         };
-        let mut response = inner.http.execute(req).await.map_err(unreachable)?;
+        let mut response = match self.http.execute(req).await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                let mut err = AuthError::new(
+                    AuthErrorKind::Unreachable,
+                    format!("connecting to {host} failed"),
+                );
+                err.source = Some(Arc::new(e.without_url()));
+                return Err(err);
+            }
+            Err(e) => return Err(spent("the answer of Supabase Auth was lost", Some(e))),
+        };
         let status = response.status();
         let mut answer = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            if answer.len() + chunk.len() > ANSWER_LIMIT {
-                return Err(AuthError::new(
-                    AuthErrorKind::Rejected,
-                    "Supabase Auth's answer is larger than expected",
-                ));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if answer.len() + chunk.len() > ANSWER_LIMIT => {
+                    if status.is_success() {
+                        return Err(spent("the answer of Supabase Auth is too large", None));
+                    }
+                    break;
+                }
+                Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) if status.is_success() => {
+                    return Err(spent("the answer of Supabase Auth was cut off", Some(e)))
+                }
+                Err(_) => break,
             }
-            answer.extend_from_slice(&chunk);
         }
         if status.is_success() {
             Ok(answer)
@@ -375,7 +424,9 @@ fn tokens_of(answer: &[u8]) -> std::result::Result<SessionTokens, AuthError> {
     })?;
     let expires_at = match (t.expires_at, t.expires_in) {
         (Some(at), _) => DateTime::from_timestamp(at, 0),
-        (None, Some(secs)) => Utc::now().checked_add_signed(chrono::Duration::seconds(secs)),
+        (None, Some(secs)) => {
+            chrono::Duration::try_seconds(secs).and_then(|d| Utc::now().checked_add_signed(d))
+        }
         (None, None) => None,
     }
     .unwrap_or_else(Utc::now);
@@ -383,7 +434,12 @@ fn tokens_of(answer: &[u8]) -> std::result::Result<SessionTokens, AuthError> {
         access_token: t.access_token.into(),
         refresh_token: t.refresh_token.into(),
         expires_at,
-        user_id: t.user.and_then(|u| u.id),
+        user_id: t
+            .user
+            .as_ref()
+            .and_then(|u| u.get("id"))
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse().ok()),
     })
 }
 
@@ -469,6 +525,8 @@ struct Inner {
 struct State {
     failure: Option<Failure>,
     failures: u32,
+    /// Why the session ended, for callers that come after.
+    ended: Option<AuthError>,
 }
 
 struct Failure {
@@ -498,6 +556,7 @@ impl Session {
                 state: Mutex::new(State {
                     failure: None,
                     failures: 0,
+                    ended: None,
                 }),
                 margin_ms: AtomicU64::new(millis(DEFAULT_REFRESH_MARGIN)),
                 backoff_ms: AtomicU64::new(millis(DEFAULT_REFRESH_BACKOFF)),
@@ -569,17 +628,52 @@ impl Session {
         }
     }
 
-    /// Under the lock: refresh if the tokens still need it (`stale` is the token the caller
-    /// found wanting; `None`: refresh only if within the margin), else use what another
-    /// caller's refresh produced.
+    /// Refreshes if the tokens still need it (`stale` is the token the caller found wanting;
+    /// `None`: refresh only if within the margin), else uses what another caller's refresh
+    /// produced. Runs as a task of its own: a caller that gives up (a dropped future, a
+    /// timeout) cannot stop a refresh half-way, after Supabase Auth spent the old refresh
+    /// token but before the new one was stored.
     async fn refreshed(&self, stale: Option<&str>) -> std::result::Result<String, AuthError> {
         let seen = self.inner.refreshes.load(Ordering::Acquire);
-        let mut state = self.inner.state.lock().await;
+        let inner = self.inner.clone();
+        let stale = stale.map(str::to_owned);
+        match tokio::spawn(async move { inner.refresh_locked(stale.as_deref(), seen).await }).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(AuthError::new(
+                AuthErrorKind::Rejected,
+                "the token refresh task failed",
+            )),
+        }
+    }
+}
+
+impl Inner {
+    fn tokens(&self) -> Option<SessionTokens> {
+        self.changes.borrow().clone()
+    }
+
+    fn margin(&self) -> Duration {
+        Duration::from_millis(self.margin_ms.load(Ordering::Relaxed))
+    }
+
+    /// Under the lock (the single flight); `seen`: refreshes finished before the caller waited.
+    async fn refresh_locked(
+        &self,
+        stale: Option<&str>,
+        seen: u64,
+    ) -> std::result::Result<String, AuthError> {
+        let mut state = self.state.lock().await;
         let Some(tokens) = self.tokens() else {
-            return Err(ended());
+            return Err(state.ended.clone().unwrap_or_else(ended));
         };
+        let refreshed_meanwhile = self.refreshes.load(Ordering::Acquire) > seen;
         let needed = match stale {
             Some(rejected) => &*tokens.access_token == rejected,
+            // A refresh finished while this caller waited: use its token if it works, even if
+            // Supabase Auth gave it a lifetime shorter than the margin (else every waiter would
+            // refresh again, one after the other).
+            None if refreshed_meanwhile && state.failure.is_none() => tokens.expired(),
             None => !tokens.fresh(self.margin()),
         };
         if !needed {
@@ -597,21 +691,19 @@ impl Session {
                 if f.after > seen {
                     return Err(err);
                 }
-                if err.kind != AuthErrorKind::SessionEnded {
-                    err.kind = AuthErrorKind::BackingOff;
-                    err.retry_after = Some(f.until - now);
-                }
+                err.kind = AuthErrorKind::BackingOff;
+                err.retry_after = Some(f.until - now);
                 return Err(err);
             }
         }
-        let outcome = self.inner.auth.refresh(&tokens.refresh_token).await;
-        let after = self.inner.refreshes.fetch_add(1, Ordering::AcqRel) + 1;
+        let outcome = self.auth.refresh(&tokens.refresh_token).await;
+        let after = self.refreshes.fetch_add(1, Ordering::AcqRel) + 1;
         match outcome {
             Ok(new) => {
                 state.failure = None;
                 state.failures = 0;
                 let access = new.access_token.to_string();
-                self.inner.changes.send_replace(Some(SessionTokens {
+                self.changes.send_replace(Some(SessionTokens {
                     user_id: new.user_id.or(tokens.user_id),
                     ..new
                 }));
@@ -619,16 +711,21 @@ impl Session {
                 Ok(access)
             }
             Err(e) if e.kind == AuthErrorKind::SessionEnded => {
-                self.inner.changes.send_replace(None);
+                state.ended = Some(e.clone());
+                self.changes.send_replace(None);
                 tracing::warn!(error = %e, "session ended by Supabase Auth");
                 Err(e)
             }
             Err(e) => {
                 state.failures = state.failures.saturating_add(1);
-                let base = self.inner.backoff_ms.load(Ordering::Relaxed);
+                let base = self.backoff_ms.load(Ordering::Relaxed);
                 let wait = base.saturating_mul(1 << state.failures.saturating_sub(1).min(6));
+                let now = Instant::now();
+                let until = now
+                    .checked_add(Duration::from_millis(wait))
+                    .unwrap_or(now + Duration::from_secs(3600));
                 state.failure = Some(Failure {
-                    until: Instant::now() + Duration::from_millis(wait),
+                    until,
                     error: e.clone(),
                     after,
                 });

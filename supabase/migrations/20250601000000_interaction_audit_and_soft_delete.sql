@@ -30,7 +30,7 @@ comment on column public.user_interactions.deleted_at is
 -- instead would make the conflict see a row changed later in its own command, which
 -- PostgreSQL refuses.) The setting reveals nothing a user could not see before: only their own
 -- row of the pair they are writing, and only until that write's statement ends (the audit
--- trigger clears it).
+-- statement trigger clears it).
 create function public.note_interaction_pair()
 returns trigger
 language plpgsql
@@ -39,6 +39,8 @@ as $$
 begin
     perform pg_catalog.set_config(
         'supabase_rest.writing_pair', new.user_id::text || '/' || new.grant_id::text, true);
+    -- A new row is live: removing is an update of its own (and of the audit trail).
+    new.deleted_at := null;
     return new;
 end;
 $$;
@@ -49,6 +51,26 @@ comment on function public.note_interaction_pair() is
 create trigger user_interactions_note_pair
     before insert on public.user_interactions
     for each row execute function public.note_interaction_pair();
+
+-- The statement is over (an upsert that did nothing on a conflict included, which fires no row
+-- trigger after it): the pair stops revealing anything for the rest of the transaction.
+create function public.forget_interaction_pair()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    perform pg_catalog.set_config('supabase_rest.writing_pair', '', true);
+    return null;
+end;
+$$;
+
+comment on function public.forget_interaction_pair() is
+    'Trigger: clears the pair noted for the revival once an insert or upsert statement ends.';
+
+create trigger user_interactions_forget_pair
+    after insert on public.user_interactions
+    for each statement execute function public.forget_interaction_pair();
 
 -- The owner sees only live rows, plus:
 -- * a row their own transaction is removing right now: the soft delete is an UPDATE, and
@@ -73,8 +95,9 @@ create policy user_interactions_select_own
     );
 
 -- deleted_at is the database's: a removal stamps the transaction time and a second removal
--- keeps the first time; the conflict update of an upsert on the pair it names revives the row.
--- An owner's UPDATE cannot even see a removed row, so nothing else clears deleted_at.
+-- keeps the first time; only the conflict update of an upsert on the pair it names revives the
+-- row (an UPDATE that sets deleted_at to null, even one that reaches a removed row because it
+-- reads no column, keeps it removed).
 create function public.stamp_deleted_at()
 returns trigger
 language plpgsql
@@ -82,12 +105,11 @@ set search_path = ''
 as $$
 begin
     if old.deleted_at is not null
-        and new.deleted_at is not distinct from old.deleted_at
         and current_setting('supabase_rest.writing_pair', true)
             = old.user_id::text || '/' || old.grant_id::text
     then
         new.deleted_at := null;
-    elsif new.deleted_at is not null then
+    elsif old.deleted_at is not null or new.deleted_at is not null then
         new.deleted_at := coalesce(old.deleted_at, now());
     end if;
     return new;
@@ -148,6 +170,14 @@ begin
     if tg_op = 'INSERT' then
         op := 'insert';
     elsif tg_op = 'UPDATE' then
+        -- An interaction never moves to another (user, grant) pair: its history is filed
+        -- under its pair. (Checked after the row-level security checks, which refuse handing
+        -- a row to another user first.)
+        if new.user_id is distinct from old.user_id or new.grant_id is distinct from old.grant_id
+        then
+            raise exception 'an interaction cannot move to another (user_id, grant_id) pair'
+                using errcode = '23514';
+        end if;
         op := case
             when old.deleted_at is null and new.deleted_at is not null then 'soft_delete'
             when old.deleted_at is not null and new.deleted_at is null then 'revive'
@@ -160,11 +190,6 @@ begin
             return null;
         end if;
         op := 'delete';
-    end if;
-    -- The write is done (AFTER triggers run at the end of the statement): the pair named for
-    -- the revival check stops revealing anything for the rest of the transaction.
-    if tg_op <> 'DELETE' then
-        perform pg_catalog.set_config('supabase_rest.writing_pair', '', true);
     end if;
     insert into public.user_interaction_events
         (interaction_id, user_id, grant_id, operation,
@@ -196,6 +221,9 @@ create trigger user_interactions_record_event
 -- Users read their own events; nothing writes them through the API. The service role reads
 -- every event and may delete them (account erasure); nobody may insert or change one.
 revoke all on table public.user_interaction_events from anon, authenticated, service_role;
+-- Supabase's default privileges also grant the identity's sequence: a role that could call
+-- setval() on it would make every later event collide with an earlier one.
+revoke all on sequence public.user_interaction_events_seq_seq from anon, authenticated, service_role;
 grant select on table public.user_interaction_events to authenticated;
 grant select, delete on table public.user_interaction_events to service_role;
 
