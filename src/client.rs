@@ -235,7 +235,8 @@ impl fmt::Debug for Client {
     }
 }
 
-fn bearer(token: &Secret) -> std::result::Result<HeaderValue, &'static str> {
+/// `Authorization: Bearer <token>`, marked sensitive; an error never shows the token.
+pub(crate) fn bearer(token: &Secret) -> std::result::Result<HeaderValue, &'static str> {
     token.header_value(
         "Bearer ",
         "access token contains a character not allowed in a header (CR, LF, NUL or other control)",

@@ -52,14 +52,9 @@ fn token_rejected(err: &Error) -> bool {
             || matches!(err, Error::Api(e) if e.invalid_token))
 }
 
-/// `Authorization: Bearer <token>`, marked sensitive; the token is never echoed.
+/// `Authorization: Bearer <token>` for a token from the client's token source.
 fn bearer(token: &str) -> Result<HeaderValue> {
-    crate::secret::Secret::new(token)
-        .header_value(
-            "Bearer ",
-            "the access token source returned a token with a control character",
-        )
-        .map_err(Error::invalid)
+    crate::client::bearer(&crate::secret::Secret::new(token)).map_err(Error::invalid)
 }
 
 /// The one way a request is sent: builders, templates and chunked upserts all end here.
@@ -323,7 +318,7 @@ async fn attempt(
 }
 
 /// Why a body was not read to its end.
-enum Cut {
+pub(crate) enum Cut {
     /// It exceeds the limit: the bytes seen so far.
     TooLarge(Bytes),
     Failed(reqwest::Error),
@@ -337,7 +332,10 @@ impl From<reqwest::Error> for Cut {
 
 /// Reads the body chunk by chunk, refusing more than `limit` bytes. A body that arrives in one
 /// chunk is used as is, without a copy.
-async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Bytes, Cut> {
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, Cut> {
     let Some(first) = response.chunk().await? else {
         return Ok(Bytes::new());
     };

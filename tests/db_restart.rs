@@ -39,10 +39,6 @@ const RATES: Rates = Rates {
     stall: 20,
 };
 
-fn full() -> bool {
-    std::env::var("FAULTS_FULL").is_ok_and(|v| v == "1")
-}
-
 fn restart_database() -> Duration {
     let script = std::env::var("SUPABASE_REST_TEST_RESTART").unwrap_or_else(|_| {
         panic!("SUPABASE_REST_TEST_RESTART is not set: run through scripts/with-postgres.sh")
@@ -55,7 +51,11 @@ fn restart_database() -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_under_faulty_load_loses_and_duplicates_nothing() {
-    let (pairs, per_pair) = if full() { (100, 100) } else { (20, 100) };
+    let (pairs, per_pair) = if fault_proxy::full_run() {
+        (100, 100)
+    } else {
+        (20, 100)
+    };
     let started = Instant::now();
     postgrest_standin::install_write_log().await;
     let standin = postgrest_standin::start(Duration::ZERO).await;
@@ -154,7 +154,7 @@ async fn a_database_restart_under_faulty_load_loses_and_duplicates_nothing() {
     // At least 99.9% of the calls succeed (the full run). Five attempts at 22% each all fail
     // with odds 0.22^5, about 1 call in 1,900, before the restart adds its own: the smaller CI
     // run holds 0.5%, which its count can assert without flaking.
-    let per_mille = if full() { 1 } else { 5 };
+    let per_mille = if fault_proxy::full_run() { 1 } else { 5 };
     assert!(
         failures * 1000 <= total * per_mille,
         "{failures} of {total} calls failed"

@@ -34,10 +34,6 @@ const RATES: Rates = Rates {
     stall: 0,
 };
 
-fn full() -> bool {
-    std::env::var("FAULTS_FULL").is_ok_and(|v| v == "1")
-}
-
 /// A client through the proxy: one connection per attempt (so the proxy decides per attempt),
 /// no redirects, four retries with a short backoff.
 fn client_through(proxy: &FaultProxy, user: Uuid) -> Client {
@@ -79,7 +75,7 @@ async fn stored_grants(user: Uuid) -> Vec<Uuid> {
 /// the database really applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_inserts_through_faults_are_never_duplicated_and_lost_answers_are_reported() {
-    let calls = if full() { 10_000 } else { 400 };
+    let calls = if fault_proxy::full_run() { 10_000 } else { 400 };
     let started = Instant::now();
     let standin = postgrest_standin::start(Duration::ZERO).await;
     let proxy = FaultProxy::start(standin.addr, 11, RATES).await;
@@ -161,7 +157,11 @@ fn kind(err: &Error) -> &'static str {
 /// the stored action is the last committed write's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_interactions_through_faults_leave_one_row_per_pair_with_the_last_write() {
-    let (pairs, per_pair) = if full() { (100, 100) } else { (20, 25) };
+    let (pairs, per_pair) = if fault_proxy::full_run() {
+        (100, 100)
+    } else {
+        (20, 25)
+    };
     let started = Instant::now();
     postgrest_standin::install_write_log().await;
     let standin = postgrest_standin::start(Duration::ZERO).await;
@@ -198,7 +198,11 @@ async fn recorded_interactions_through_faults_leave_one_row_per_pair_with_the_la
     }
     let total = outcomes.len();
     // Five attempts at a 20% fault rate fail together with odds 0.2^5: about 1 in 3,000 calls.
-    let allowed = if full() { total / 1_000 } else { 2 };
+    let allowed = if fault_proxy::full_run() {
+        total / 1_000
+    } else {
+        2
+    };
     assert!(failures <= allowed, "{failures} of {total} calls failed");
 
     let logged_writes = postgrest_standin::check_one_row_per_pair(
@@ -294,7 +298,11 @@ async fn many_grants(n: usize) -> Vec<Uuid> {
 /// retries) completes the table, one row per key, no duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_upsert_through_faults_names_the_unconfirmed_rows_and_a_resend_completes_it() {
-    let n = if full() { 100_000 } else { 20_000 };
+    let n = if fault_proxy::full_run() {
+        100_000
+    } else {
+        20_000
+    };
     let started = Instant::now();
     let standin = postgrest_standin::start(Duration::ZERO).await;
     let proxy = FaultProxy::start(standin.addr, 5, RATES).await;

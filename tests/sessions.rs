@@ -232,10 +232,12 @@ async fn a_session_revoked_on_the_server_ends_with_one_refresh_attempt_and_no_st
         w.auth.refreshes()
     );
     assert_eq!(w.auth.refreshes(), 1, "no refresh storm");
-    assert_eq!(
-        w.standin.request_count() - before,
-        50,
-        "each request sent once, never resent"
+    // Each request reaches PostgREST at most once (never resent after the failed renewal);
+    // those that asked for a token after the session had ended were not sent at all.
+    let sent = w.standin.request_count() - before;
+    assert!(
+        (1..=50).contains(&sent),
+        "{sent} PostgREST requests for 50 calls"
     );
     assert_eq!(session.tokens(), None, "the session has ended");
     // Later calls fail at once, without asking Auth again.

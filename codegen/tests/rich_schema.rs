@@ -89,7 +89,6 @@ fn check_contents(src: &str) {
         insert.contains("pub mood: Option<super::super::public::Mood>,"),
         "{insert}"
     );
-    assert!(insert.contains("pub notes") || !insert.contains("pub notes"));
     assert!(
         insert.contains("pub scores: st::Field<Vec<i32>>,"),
         "{insert}"

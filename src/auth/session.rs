@@ -18,6 +18,7 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::{AccessTokenSource, AuthError, AuthErrorKind, TokenFuture};
+use crate::transport::Cut;
 
 /// How long before expiry a session refreshes its access token (90 s, as supabase-js).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(90);
@@ -328,7 +329,7 @@ impl AuthClient {
         body: &serde_json::Value,
         bearer: Option<&str>,
         call: Call,
-    ) -> std::result::Result<Vec<u8>, AuthError> {
+    ) -> std::result::Result<bytes::Bytes, AuthError> {
         let url = self.base.join(path).map_err(|_| {
             AuthError::new(AuthErrorKind::Rejected, "cannot form the Supabase Auth URL")
         })?;
@@ -347,8 +348,7 @@ impl AuthClient {
             HeaderValue::from_static(crate::client::CLIENT_INFO),
         );
         if let Some(token) = bearer {
-            let value = Secret::new(token)
-                .header_value("Bearer ", "access token contains a control character")
+            let value = crate::client::bearer(&Secret::new(token))
                 .map_err(|m| AuthError::new(AuthErrorKind::Rejected, m))?;
             headers.insert(AUTHORIZATION, value);
         }
@@ -390,23 +390,18 @@ impl AuthClient {
             Err(e) => return Err(spent("the answer of Supabase Auth was lost", Some(e))),
         };
         let status = response.status();
-        let mut answer = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) if answer.len() + chunk.len() > ANSWER_LIMIT => {
-                    if status.is_success() {
-                        return Err(spent("the answer of Supabase Auth is too large", None));
-                    }
-                    break;
-                }
-                Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
-                Ok(None) => break,
-                Err(e) if status.is_success() => {
-                    return Err(spent("the answer of Supabase Auth was cut off", Some(e)))
-                }
-                Err(_) => break,
+        let answer = match crate::transport::read_body(&mut response, ANSWER_LIMIT).await {
+            Ok(body) => body,
+            Err(Cut::TooLarge(_)) if status.is_success() => {
+                return Err(spent("the answer of Supabase Auth is too large", None))
             }
-        }
+            Err(Cut::Failed(e)) if status.is_success() => {
+                return Err(spent("the answer of Supabase Auth was cut off", Some(e)))
+            }
+            // An error answer: its status and error code are what count.
+            Err(Cut::TooLarge(seen)) => seen,
+            Err(Cut::Failed(_)) => bytes::Bytes::new(),
+        };
         if status.is_success() {
             Ok(answer)
         } else {
@@ -583,7 +578,7 @@ impl Session {
 
     /// The current tokens; `None` once the session has ended.
     pub fn tokens(&self) -> Option<SessionTokens> {
-        self.inner.changes.borrow().clone()
+        self.inner.tokens()
     }
 
     /// Every change of tokens (a refresh, the end of the session as `None`), to persist them.
@@ -591,15 +586,11 @@ impl Session {
         self.inner.changes.subscribe()
     }
 
-    fn margin(&self) -> Duration {
-        Duration::from_millis(self.inner.margin_ms.load(Ordering::Relaxed))
-    }
-
     /// An access token valid for at least the refresh margin, refreshing first if needed.
     pub async fn access_token(&self) -> std::result::Result<String, AuthError> {
         // The common case, without waiting for the lock: a cached token that is fresh.
         if let Some(t) = &*self.inner.changes.borrow() {
-            if t.fresh(self.margin()) {
+            if t.fresh(self.inner.margin()) {
                 return Ok(t.access_token.to_string());
             }
         }

@@ -240,12 +240,11 @@ impl Client {
     /// awaiting to its result type.
     pub fn call<F: Function>(&self, function: F, args: &F::Args) -> RpcBuilder<Json<F::Returns>> {
         let _ = function;
-        let b = self.rpc(F::NAME, args).returns::<F::Returns>();
-        if self.own_schema(F::SCHEMA) {
-            b
-        } else {
-            b.header("content-profile", F::SCHEMA)
-        }
+        self.in_schema(
+            self.rpc(F::NAME, args).returns::<F::Returns>(),
+            false,
+            F::SCHEMA,
+        )
     }
 
     /// Calls a `STABLE` or `IMMUTABLE` generated function with GET, its arguments in the
@@ -257,19 +256,25 @@ impl Client {
     ) -> RpcBuilder<Json<F::Returns>> {
         let _ = function;
         let b = self.rpc(F::NAME, args).get().returns::<F::Returns>();
-        if self.own_schema(F::SCHEMA) {
-            b
-        } else {
-            b.header("accept-profile", F::SCHEMA)
-        }
+        self.in_schema(b, true, F::SCHEMA)
     }
 
-    fn own_schema(&self, schema: &str) -> bool {
-        self.inner
-            .defaults
-            .schema
-            .as_ref()
-            .is_some_and(|s| s.as_bytes() == schema.as_bytes())
+    /// `builder` aimed at `schema`: unchanged when it is the client's own, else with the
+    /// profile header of a read (`Accept-Profile`) or a write (`Content-Profile`).
+    fn in_schema<Op, S>(
+        &self,
+        builder: Builder<Op, S>,
+        reads: bool,
+        schema: &str,
+    ) -> Builder<Op, S> {
+        let own = self.inner.defaults.schema.as_ref();
+        if own.is_some_and(|s| s.as_bytes() == schema.as_bytes()) {
+            builder
+        } else if reads {
+            builder.header("accept-profile", schema)
+        } else {
+            builder.header("content-profile", schema)
+        }
     }
 
     /// Starts a typed request on a generated relation: see the [`typed`](crate::typed)
@@ -296,15 +301,9 @@ pub struct Table<R> {
 impl<R: Relation> Table<R> {
     #[inline]
     fn start<Op, S>(&self, method: &Method, builder: Builder<Op, S>) -> Typed<R, Op, S> {
-        let inner = if self.client.own_schema(R::SCHEMA) {
-            builder
-        } else if matches!(*method, Method::GET | Method::HEAD) {
-            builder.header("accept-profile", R::SCHEMA)
-        } else {
-            builder.header("content-profile", R::SCHEMA)
-        };
+        let reads = matches!(*method, Method::GET | Method::HEAD);
         Typed {
-            inner,
+            inner: self.client.in_schema(builder, reads, R::SCHEMA),
             marker: PhantomData,
         }
     }

@@ -8,6 +8,11 @@
 #![allow(dead_code, unreachable_pub)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// `FAULTS_FULL=1`: the fault scenarios run their full counts (CI runs smaller ones).
+pub fn full_run() -> bool {
+    std::env::var("FAULTS_FULL").is_ok_and(|v| v == "1")
+}
+
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
