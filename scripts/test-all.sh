@@ -11,7 +11,8 @@
 #      first, on the freshly migrated and seeded schema; the drift check (src/grants/schema.rs
 #      regenerated from that schema must be unchanged); then `cargo test` of the workspace
 #      (unit, contract, golden, property, fault-injection, real-PostgreSQL, generator,
-#      compile-fail and doc tests)
+#      compile-fail and doc tests) on the default hyper transport, then every integration
+#      test that sends requests once more on the reqwest transport (SUPABASE_REST_TRANSPORT)
 #   6. the examples, with no configuration
 #
 # Stops at the first failure and exits non-zero.
@@ -54,8 +55,22 @@ else
     step "shellcheck not installed; skipped"
 fi
 
-step "pgTAP and cargo test against a throwaway PostgreSQL"
-scripts/with-postgres.sh bash -c 'scripts/pgtap.sh && scripts/check-schema-drift.sh && cargo test --workspace --all-targets && cargo test --doc'
+# The integration tests that send requests, run a second time on the reqwest transport (the
+# property tests and the compile-fail tests send nothing).
+on_both=()
+for test in tests/*.rs; do
+    name=$(basename "$test" .rs)
+    case $name in
+        prop_encoding | typed_compile_fail) ;;
+        *) on_both+=(--test "$name") ;;
+    esac
+done
+
+step "pgTAP and cargo test against a throwaway PostgreSQL (hyper transport, then reqwest)"
+scripts/with-postgres.sh bash -c "scripts/pgtap.sh && scripts/check-schema-drift.sh \
+    && SUPABASE_REST_TRANSPORT=hyper cargo test --workspace --all-targets \
+    && SUPABASE_REST_TRANSPORT=hyper cargo test --doc \
+    && SUPABASE_REST_TRANSPORT=reqwest cargo test ${on_both[*]}"
 
 step "examples run with no configuration"
 env -u SUPABASE_URL cargo run --quiet --example quickstart >/dev/null

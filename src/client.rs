@@ -13,6 +13,7 @@ use crate::request::{Defaults, Memo};
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::token::AccessTokenSource;
+use crate::wire::{Settings, Transport, Wire};
 
 /// The `x-client-info` value this crate sends, naming itself and its version.
 pub const CLIENT_INFO: &str = concat!(
@@ -63,7 +64,9 @@ pub struct Client {
 }
 
 pub(crate) struct ClientInner {
-    pub(crate) http: reqwest::Client,
+    /// The transport: the client's own (hyper, or reqwest under `native-tls` or a proxy) or a
+    /// caller's `reqwest::Client`.
+    pub(crate) wire: Wire,
     /// Base URL, headers, schema and timeout every request starts from.
     pub(crate) defaults: Defaults,
     /// URLs and header maps of request shapes built before (see `request/memo.rs`).
@@ -71,9 +74,6 @@ pub(crate) struct ClientInner {
     pub(crate) memo: Memo,
     /// The longest a call may take across all its attempts and waits.
     pub(crate) deadline: Option<Duration>,
-    /// `true` when `http` is the client's own (no redirects followed); `false` for a
-    /// caller-supplied one, whose answers are checked for followed redirects.
-    pub(crate) own_http: bool,
     pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) api_key: Secret,
@@ -166,6 +166,12 @@ impl Client {
         }
     }
 
+    /// The transport this client sends through ([`Transport::Reqwest`] for a caller's
+    /// [`http_client`](ClientBuilder::http_client)).
+    pub fn transport(&self) -> Transport {
+        self.inner.wire.transport()
+    }
+
     /// The REST base URL every request starts from (`<project>/rest/v1`).
     pub fn base_url(&self) -> &Url {
         &self.inner.defaults.base
@@ -175,11 +181,10 @@ impl Client {
 impl ClientInner {
     fn clone_parts(&self) -> ClientInner {
         ClientInner {
-            http: self.http.clone(),
+            wire: self.wire.clone(),
             defaults: self.defaults.clone(),
             memo: Memo::default(),
             deadline: self.deadline,
-            own_http: self.own_http,
             max_response_bytes: self.max_response_bytes,
             retry: self.retry.clone(),
             api_key: self.api_key.clone(),
@@ -192,11 +197,10 @@ impl ClientInner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ClientInner {
-            http: _,
+            wire,
             defaults,
             memo: _,
             deadline,
-            own_http,
             max_response_bytes,
             retry,
             api_key,
@@ -217,7 +221,8 @@ impl fmt::Debug for Client {
             .field("schema", schema)
             .field("timeout", timeout)
             .field("deadline", deadline)
-            .field("own_http", own_http)
+            .field("transport", &wire.transport())
+            .field("own_http", &wire.is_own())
             .field("max_response_bytes", max_response_bytes)
             .field("retry", retry)
             .field("api_key", api_key)
@@ -270,6 +275,8 @@ pub struct ClientBuilder {
     read_timeout: Duration,
     deadline: Option<Duration>,
     http: Option<reqwest::Client>,
+    transport: Option<Transport>,
+    roots: Vec<Vec<u8>>,
     bare_postgrest: bool,
     allow_http: bool,
     max_response_bytes: usize,
@@ -292,6 +299,8 @@ impl fmt::Debug for ClientBuilder {
             read_timeout,
             deadline,
             http: _,
+            transport,
+            roots,
             bare_postgrest,
             allow_http,
             max_response_bytes,
@@ -311,6 +320,8 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", connect_timeout)
             .field("read_timeout", read_timeout)
             .field("deadline", deadline)
+            .field("transport", transport)
+            .field("root_certificates", &roots.len())
             .field("bare_postgrest", bare_postgrest)
             .field("allow_http", allow_http)
             .field("max_response_bytes", max_response_bytes)
@@ -335,6 +346,8 @@ impl ClientBuilder {
             read_timeout: DEFAULT_READ_TIMEOUT,
             deadline: None,
             http: None,
+            transport: None,
+            roots: Vec::new(),
             bare_postgrest: false,
             allow_http: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -441,6 +454,35 @@ impl ClientBuilder {
         self
     }
 
+    /// The HTTP implementation of the client's own transport (ignored when
+    /// [`http_client`](Self::http_client) gives one). Without this call:
+    /// `SUPABASE_REST_TRANSPORT` (`hyper` or `reqwest`) when set, else [`Transport::Reqwest`]
+    /// when a proxy is set in the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) or
+    /// without the `rustls` feature, else [`Transport::Hyper`]. Both send the same bytes and
+    /// follow the same settings.
+    ///
+    /// ```
+    /// use supabase_rest::{Client, Transport};
+    ///
+    /// let client = Client::builder("https://xyz.supabase.co", "anon-key")
+    ///     .transport(Transport::Reqwest)
+    ///     .build()?;
+    /// assert_eq!(client.transport(), Transport::Reqwest);
+    /// # Ok::<(), supabase_rest::Error>(())
+    /// ```
+    pub fn transport(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Trusts this certificate (DER bytes) as a root, besides the platform's store: for a
+    /// self-hosted project behind a private certificate authority. Applies to the client's own
+    /// transport, either one; a [`http_client`](Self::http_client) has its own.
+    pub fn add_root_certificate(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.roots.push(der.into());
+        self
+    }
+
     /// Allows a plain `http://` URL to a host other than this machine. Without it such a URL
     /// is refused by [`ClientBuilder::build`]: the api key and the user's token would cross
     /// the network in clear text. `http://localhost` and loopback addresses need no opt-in.
@@ -516,6 +558,8 @@ impl ClientBuilder {
             read_timeout,
             deadline,
             http,
+            transport,
+            roots,
             bare_postgrest,
             allow_http,
             max_response_bytes,
@@ -561,24 +605,26 @@ impl ClientBuilder {
             })
             .transpose()?;
 
-        let own_http = http.is_none();
-        let http = match http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                // PostgREST never redirects; following one would hand the `apikey` header
-                // (a custom header reqwest does not know is a secret) to another host.
-                .redirect(reqwest::redirect::Policy::none())
-                .referer(false)
-                .connect_timeout(connect_timeout)
-                .read_timeout(read_timeout)
-                .timeout(DEFAULT_TIMEOUT)
-                .build()
-                .map_err(|e| Error::Transport(crate::error::TransportError::new(e)))?,
+        let wire = match http {
+            Some(http) => Wire::caller(http),
+            None => {
+                let transport = match transport {
+                    Some(t) => t,
+                    None => Transport::default_for_environment()?,
+                };
+                let settings = Settings {
+                    connect_timeout,
+                    read_timeout,
+                    timeout: DEFAULT_TIMEOUT,
+                    roots,
+                };
+                Wire::own(transport, settings)?
+            }
         };
 
         Ok(Client {
             inner: Arc::new(ClientInner {
-                http,
+                wire,
                 defaults: Defaults {
                     base,
                     headers,
@@ -589,7 +635,6 @@ impl ClientBuilder {
                 },
                 memo: Memo::default(),
                 deadline,
-                own_http,
                 max_response_bytes,
                 retry,
                 api_key,

@@ -221,7 +221,7 @@ impl Error {
     /// `true` when no connection to the server could be made.
     pub fn is_connect(&self) -> bool {
         match self {
-            Error::Transport(t) | Error::Timeout(t) => t.inner.is_connect(),
+            Error::Transport(t) | Error::Timeout(t) => t.is_connect(),
             _ => false,
         }
     }
@@ -290,7 +290,7 @@ impl Error {
             // A token was refused (by PostgREST before any SQL, or by Auth): nothing ran.
             Error::Api(e) => e.code == "PGRST001",
             Error::InvalidRequest(_) | Error::Auth(_) => false,
-            Error::Transport(t) | Error::Timeout(t) => !t.inner.is_connect(),
+            Error::Transport(t) | Error::Timeout(t) => !t.is_connect(),
             Error::Http { status, .. } => status.is_server_error(),
             // Something between the client and PostgREST answered; what it did is unknown.
             Error::Decode(_) | Error::Redirect(_) => true,
@@ -324,9 +324,9 @@ impl Error {
                 | crate::token::AuthErrorKind::BackingOff => ErrorKind::Unavailable,
                 _ => ErrorKind::Unauthorized,
             },
-            Error::Timeout(t) if t.inner.is_connect() => ErrorKind::Unavailable,
+            Error::Timeout(t) if t.is_connect() => ErrorKind::Unavailable,
             Error::Timeout(_) => ErrorKind::Timeout,
-            Error::Transport(t) if t.inner.is_connect() => ErrorKind::Unavailable,
+            Error::Transport(t) if t.is_connect() => ErrorKind::Unavailable,
             Error::Transport(_) | Error::Decode(_) | Error::Redirect(_) => ErrorKind::Upstream,
             Error::Api(_) | Error::Http { .. } => {
                 let status = self.status().map_or(0, |s| s.as_u16());
@@ -516,9 +516,91 @@ impl std::error::Error for PostgrestError {}
 /// [`std::error::Error::source`].
 #[derive(Debug)]
 pub struct TransportError {
-    inner: reqwest::Error,
+    inner: Cause,
     /// Where it happened; boxed, so that `Error` stays small.
     place: Option<Box<Place>>,
+}
+
+/// What failed below HTTP, from either transport.
+#[derive(Debug)]
+pub(crate) enum Cause {
+    /// reqwest's own error (a caller's `reqwest::Client`, or the client's own under
+    /// `native-tls` or a proxy).
+    Reqwest(reqwest::Error),
+    /// The hyper transport's: the stage it failed at, and the underlying error.
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    Wire {
+        stage: Stage,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// Where in an exchange the hyper transport failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+pub(crate) enum Stage {
+    /// Setting up: the TLS configuration, or a URL hyper cannot send. Nothing was sent.
+    Setup,
+    /// Connecting (TCP or TLS): nothing was sent.
+    Connect,
+    /// Sending the request or waiting for the answer's head: it may have reached the server.
+    Send,
+    /// Reading the answer's body: the answer was cut off.
+    Body,
+    /// The attempt's limit or the read timeout passed.
+    Timeout,
+}
+
+impl Cause {
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) fn wire(
+        stage: Stage,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Cause {
+        Cause::Wire {
+            stage,
+            source: source.into(),
+        }
+    }
+
+    fn is_connect(&self) -> bool {
+        match self {
+            Cause::Reqwest(e) => e.is_connect(),
+            Cause::Wire { stage, .. } => *stage == Stage::Connect,
+        }
+    }
+
+    pub(crate) fn is_timeout(&self) -> bool {
+        match self {
+            Cause::Reqwest(e) => e.is_timeout(),
+            Cause::Wire { stage, .. } => *stage == Stage::Timeout,
+        }
+    }
+
+    /// The answer broke off mid-body. reqwest reports that as a decode error wrapping the
+    /// body error (the client reads raw bytes, so a decode error can only be that).
+    fn is_cut_off(&self) -> bool {
+        match self {
+            Cause::Reqwest(e) => e.is_body() || e.is_decode(),
+            Cause::Wire { stage, .. } => *stage == Stage::Body,
+        }
+    }
+
+    fn is_request_failure(&self) -> bool {
+        match self {
+            Cause::Reqwest(e) => e.is_request() || e.is_body() || e.is_decode() || e.is_connect(),
+            Cause::Wire { stage, .. } => {
+                matches!(stage, Stage::Connect | Stage::Send | Stage::Body)
+            }
+        }
+    }
+
+    fn source(&self) -> &(dyn std::error::Error + 'static) {
+        match self {
+            Cause::Reqwest(e) => e,
+            Cause::Wire { source, .. } => source.as_ref(),
+        }
+    }
 }
 
 /// Where a transport failure happened.
@@ -531,18 +613,14 @@ struct Place {
 }
 
 impl TransportError {
-    pub(crate) fn new(inner: reqwest::Error) -> Self {
-        TransportError::of(inner, None, None)
-    }
-
-    /// A failure of a `method` request; where it went is read from the error's URL (or `url`,
-    /// for a body that broke off), which is then dropped: its query may hold row data.
+    /// A failure of a `method` request to `url` (only its host, port and path are kept: its
+    /// query may hold row data).
     pub(crate) fn of(
-        inner: reqwest::Error,
+        inner: Cause,
         method: Option<&reqwest::Method>,
         url: Option<&url::Url>,
     ) -> Self {
-        let place = inner.url().or(url).and_then(|u| {
+        let place = url.and_then(|u| {
             let host = u.host_str()?;
             Some(Box::new(Place {
                 host: match u.port_or_known_default() {
@@ -552,43 +630,64 @@ impl TransportError {
                 request: method.map(|m| format!("{m} {}", u.path()).into_boxed_str()),
             }))
         });
-        TransportError {
-            inner: inner.without_url(),
-            place,
-        }
+        TransportError { inner, place }
     }
-}
 
-impl TransportError {
     /// No connection was made: the request never reached the server.
     pub(crate) fn is_connect(&self) -> bool {
         self.inner.is_connect()
     }
 
     /// The request failed while being sent or while its answer was read (connection reset,
-    /// closed early), as opposed to a client-side problem. reqwest reports an answer cut off
-    /// mid-body as a decode error wrapping the body error (the client reads raw bytes, so a
-    /// decode error can only be that).
+    /// closed early), as opposed to a client-side problem.
     pub(crate) fn is_request_failure(&self) -> bool {
-        self.inner.is_request()
-            || self.inner.is_body()
-            || self.inner.is_decode()
-            || self.inner.is_connect()
+        self.inner.is_request_failure()
+    }
+
+    /// The TLS handshake refused the server's certificate (unknown authority, wrong name,
+    /// expired): another attempt would fail the same way.
+    pub(crate) fn is_certificate_rejected(&self) -> bool {
+        #[cfg(feature = "rustls")]
+        {
+            self.causes().any(|e| {
+                matches!(
+                    e.downcast_ref::<rustls::Error>(),
+                    Some(rustls::Error::InvalidCertificate(_))
+                )
+            })
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            false
+        }
+    }
+
+    /// The chain of causes below the transport's own error, looking inside I/O errors (whose
+    /// `source` skips the error they carry, e.g. a TLS failure).
+    fn causes(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first = match &self.inner {
+            // The hyper transport's source is the failure itself, not a wrapper.
+            Cause::Wire { source, .. } => {
+                Some(source.as_ref() as &(dyn std::error::Error + 'static))
+            }
+            Cause::Reqwest(e) => std::error::Error::source(e),
+        };
+        std::iter::successors(first, |err| match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        })
     }
 
     /// The innermost cause in a few words: an I/O error's kind (`connection refused`), or the
-    /// deepest cause's own text.
+    /// deepest cause's own text (a TLS failure carried by an I/O error is named, not its kind).
     fn cause(&self) -> Option<String> {
-        let mut deepest = None;
-        let mut source = std::error::Error::source(&self.inner);
-        while let Some(err) = source {
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                return Some(io.kind().to_string());
-            }
-            deepest = Some(err);
-            source = err.source();
+        let deepest = self.causes().last()?;
+        match deepest.downcast_ref::<std::io::Error>() {
+            Some(io) => Some(io.kind().to_string()),
+            None => Some(deepest.to_string()),
         }
-        deepest.map(ToString::to_string)
     }
 }
 
@@ -605,7 +704,7 @@ impl fmt::Display for TransportError {
             }
             if self.inner.is_timeout() {
                 f.write_str(" timed out")?;
-            } else if self.inner.is_body() || self.inner.is_decode() {
+            } else if self.inner.is_cut_off() {
                 f.write_str(": the answer was cut off")?;
             } else {
                 f.write_str(" failed")?;
@@ -620,7 +719,7 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.inner)
+        Some(self.inner.source())
     }
 }
 

@@ -131,6 +131,7 @@ enum Transience {
 
 fn transience(err: &Error) -> Transience {
     match err {
+        Error::Transport(t) if t.is_certificate_rejected() => Transience::Lasting,
         Error::Transport(t) | Error::Timeout(t) if t.is_connect() => Transience::NotSent,
         Error::Transport(t) if t.is_request_failure() => Transience::MaybeSent,
         Error::Timeout(_) => Transience::MaybeSent,

@@ -4,21 +4,21 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderName, HeaderValue, LOCATION, RETRY_AFTER, WARNING};
 use tracing::Instrument;
 
 use crate::client::Client;
 use crate::error::{
-    from_answer, DecodeError, Error, Escaped, RedirectError, Result, TransportError,
+    from_answer, Cause, DecodeError, Error, Escaped, RedirectError, Result, TransportError,
 };
 use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
 use crate::retry::{should_retry, RetryPolicy};
+use crate::wire::{Cut, Failure};
 
-fn transport(e: reqwest::Error, method: &reqwest::Method, url: Option<&url::Url>) -> Error {
-    let timeout = e.is_timeout();
-    let t = TransportError::of(e, Some(method), url);
+fn transport(cause: Cause, method: &reqwest::Method, url: Option<&url::Url>) -> Error {
+    let timeout = cause.is_timeout();
+    let t = TransportError::of(cause, Some(method), url);
     if timeout {
         Error::Timeout(t)
     } else {
@@ -29,10 +29,6 @@ fn transport(e: reqwest::Error, method: &reqwest::Method, url: Option<&url::Url>
 /// Longest error body read (PostgREST's JSON errors are a few hundred bytes): a hostile or
 /// broken server cannot make the client read megabytes to keep a 512-byte snippet.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
-
-/// Most bytes reserved up front from a `Content-Length`: a server claiming a huge body gets
-/// memory only as the bytes really arrive.
-const INITIAL_BUFFER_LIMIT: usize = 1024 * 1024;
 
 /// What one attempt produced.
 enum Attempt {
@@ -147,7 +143,7 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     loop {
         // In a block of its own, so that the request's storage is not kept across the await
         // (the future is allocated at its largest size on every call).
-        let (pending, sent_to) = {
+        let pending = {
             let renewal_left = source.is_some() && !renewed;
             let next = if retry < run.policy.max_retries || renewal_left {
                 run.prepared.as_ref().map(Prepared::request)
@@ -159,16 +155,15 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             };
             if let Some(value) = &authorization {
                 request
-                    .headers_mut()
+                    .headers
                     .insert(reqwest::header::AUTHORIZATION, value.clone());
             }
             if let Some(deadline) = deadline {
                 let left = deadline.saturating_duration_since(now());
-                let timeout = request.timeout().map_or(left, |t| left.min(*t));
-                *request.timeout_mut() = Some(timeout);
+                request.timeout = Some(request.timeout.map_or(left, |t| left.min(t)));
             }
             if retry > 0 {
-                request.headers_mut().insert(
+                request.headers.insert(
                     HeaderName::from_static("x-retry-count"),
                     HeaderValue::from(retry),
                 );
@@ -176,17 +171,9 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     span.record("attempt", retry);
                 }
             }
-            // A caller's own reqwest client may follow redirects: keep the URL to notice.
-            let sent_to = (!run.client.inner.own_http).then(|| request.url().clone());
-            (run.client.inner.http.execute(request), sent_to)
+            run.client.inner.wire.send(request)
         };
-        let outcome = attempt(
-            pending,
-            &run.method,
-            sent_to,
-            run.client.inner.max_response_bytes,
-        )
-        .await;
+        let outcome = attempt(pending, &run.method, run.client.inner.max_response_bytes).await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
@@ -255,36 +242,29 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     }
 }
 
-/// One attempt: `sent_to` is the request's URL when the HTTP client may have followed a
-/// redirect (a caller-supplied one), so that a followed redirect is still reported.
+/// One attempt: the answer's head, a redirect refused (or reported, when a caller's HTTP
+/// client followed it), the body read within its cap.
 async fn attempt(
-    pending: impl Future<Output = reqwest::Result<reqwest::Response>>,
+    pending: impl Future<Output = std::result::Result<crate::wire::Answer, Failure>>,
     method: &reqwest::Method,
-    sent_to: Option<url::Url>,
     limit: usize,
 ) -> Attempt {
-    let mut response = match pending.await {
-        Ok(r) => r,
-        Err(e) => return Attempt::Failed(transport(e, method, None), None),
-    };
-    let status = response.status();
-    if let Some(sent_to) = &sent_to {
-        if response.url() != sent_to {
-            let at = response.url().as_str().to_owned();
-            return Attempt::Failed(RedirectError::error(status, sent_to, Some(&at), true), None);
+    let mut answer = match pending.await {
+        Ok(a) => a,
+        Err(Failure { cause, url }) => {
+            return Attempt::Failed(transport(cause, method, url.as_ref()), None)
         }
+    };
+    let status = answer.status;
+    if let Some((sent_to, at)) = &answer.redirected_to {
+        return Attempt::Failed(
+            RedirectError::error(status, sent_to, Some(at.as_str()), true),
+            None,
+        );
     }
     if status.is_redirection() {
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok());
-        let err = RedirectError::error(
-            status,
-            sent_to.as_ref().unwrap_or(response.url()),
-            location,
-            false,
-        );
+        let location = answer.headers.get(LOCATION).and_then(|v| v.to_str().ok());
+        let err = RedirectError::error(status, answer.url(), location, false);
         return Attempt::Failed(err, None);
     }
     let limit = if status.is_success() {
@@ -292,7 +272,7 @@ async fn attempt(
     } else {
         limit.min(ERROR_BODY_LIMIT)
     };
-    let body = match read_body(&mut response, limit).await {
+    let body = match answer.read_body(limit).await {
         Ok(b) => b,
         // An error body over its cap is cut there: the status and the start are what count.
         Err(Cut::TooLarge(seen)) if !status.is_success() => seen,
@@ -300,11 +280,11 @@ async fn attempt(
             let reason = format!("response body exceeds the limit of {limit} bytes");
             return Attempt::Failed(DecodeError::other(status, &seen, reason), None);
         }
-        Err(Cut::Failed(e)) => {
-            return Attempt::Failed(transport(e, method, Some(response.url())), None)
+        Err(Cut::Failed(cause)) => {
+            return Attempt::Failed(transport(cause, method, Some(answer.url())), None)
         }
     };
-    let mut headers = std::mem::take(response.headers_mut());
+    let mut headers = answer.headers;
     if status.is_success() {
         Attempt::Done(RawResponse {
             status,
@@ -315,53 +295,4 @@ async fn attempt(
         let wait = headers.remove(RETRY_AFTER);
         Attempt::Failed(from_answer(status, &headers, &body), wait)
     }
-}
-
-/// Why a body was not read to its end.
-pub(crate) enum Cut {
-    /// It exceeds the limit: the bytes seen so far.
-    TooLarge(Bytes),
-    Failed(reqwest::Error),
-}
-
-impl From<reqwest::Error> for Cut {
-    fn from(e: reqwest::Error) -> Self {
-        Cut::Failed(e)
-    }
-}
-
-/// Reads the body chunk by chunk, refusing more than `limit` bytes. A body that arrives in one
-/// chunk is used as is, without a copy.
-pub(crate) async fn read_body(
-    response: &mut reqwest::Response,
-    limit: usize,
-) -> Result<Bytes, Cut> {
-    let Some(first) = response.chunk().await? else {
-        return Ok(Bytes::new());
-    };
-    if first.len() > limit {
-        return Err(Cut::TooLarge(first.slice(..limit)));
-    }
-    let Some(second) = response.chunk().await? else {
-        return Ok(first);
-    };
-    let hint = response
-        .content_length()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(first.len() + second.len())
-        .min(limit)
-        .min(INITIAL_BUFFER_LIMIT);
-    let mut buf = BytesMut::with_capacity(hint);
-    buf.extend_from_slice(&first);
-    let mut next = Some(second);
-    while let Some(chunk) = next {
-        if buf.len() + chunk.len() > limit {
-            let room = limit - buf.len();
-            buf.extend_from_slice(&chunk[..room]);
-            return Err(Cut::TooLarge(buf.freeze()));
-        }
-        buf.extend_from_slice(&chunk);
-        next = response.chunk().await?;
-    }
-    Ok(buf.freeze())
 }

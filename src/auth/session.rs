@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Mutex};
@@ -15,10 +15,10 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TransportError};
 use crate::secret::Secret;
 use crate::token::{AccessTokenSource, AuthError, AuthErrorKind, TokenFuture};
-use crate::transport::Cut;
+use crate::wire::{Cut, Outgoing};
 
 /// How long before expiry a session refreshes its access token (90 s, as supabase-js).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(90);
@@ -37,7 +37,7 @@ pub struct AuthClient {
     /// The client's own HTTP client, or (when the caller supplied one, which may follow
     /// redirects) one of Auth's own that never does: a password or refresh token must reach
     /// no other host.
-    http: reqwest::Client,
+    wire: crate::wire::Wire,
     base: Url,
 }
 
@@ -250,20 +250,21 @@ impl AuthClient {
         };
         let base = Url::parse(&format!("{project}/auth/v1/"))
             .map_err(|_| Error::invalid("cannot derive the Supabase Auth URL"))?;
-        let http = if client.inner.own_http {
-            client.inner.http.clone()
+        let wire = if client.inner.wire.is_own() {
+            client.inner.wire.clone()
         } else {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .referer(false)
-                .connect_timeout(crate::client::DEFAULT_CONNECT_TIMEOUT)
-                .read_timeout(crate::client::DEFAULT_READ_TIMEOUT)
-                .build()
+            let settings = crate::wire::Settings {
+                connect_timeout: crate::client::DEFAULT_CONNECT_TIMEOUT,
+                read_timeout: crate::client::DEFAULT_READ_TIMEOUT,
+                timeout: crate::client::DEFAULT_TIMEOUT,
+                roots: Vec::new(),
+            };
+            crate::wire::Wire::own(crate::wire::Transport::default_for_environment()?, settings)
                 .map_err(|_| Error::invalid("cannot build the HTTP client for Supabase Auth"))?
         };
         Ok(AuthClient {
             client: client.clone(),
-            http,
+            wire,
             base,
         })
     }
@@ -334,8 +335,7 @@ impl AuthClient {
             AuthError::new(AuthErrorKind::Rejected, "cannot form the Supabase Auth URL")
         })?;
         let inner = &self.client.inner;
-        let mut req = reqwest::Request::new(Method::POST, url);
-        let headers = req.headers_mut();
+        let mut headers = HeaderMap::new();
         if let Ok(key) = inner
             .api_key
             .header_value("", "api key contains a character not allowed in a header")
@@ -352,18 +352,23 @@ impl AuthClient {
                 .map_err(|m| AuthError::new(AuthErrorKind::Rejected, m))?;
             headers.insert(AUTHORIZATION, value);
         }
-        *req.body_mut() = Some(body.to_string().into());
-        *req.timeout_mut() = Some(
-            inner
-                .defaults
-                .timeout
-                .unwrap_or(crate::client::DEFAULT_TIMEOUT),
-        );
+        let req = Outgoing {
+            method: Method::POST,
+            url,
+            headers,
+            body: Some(body.to_string().into()),
+            timeout: Some(
+                inner
+                    .defaults
+                    .timeout
+                    .unwrap_or(crate::client::DEFAULT_TIMEOUT),
+            ),
+        };
         let host = self.base.host_str().unwrap_or("?").to_owned();
         // A refresh whose answer is lost or unreadable after it was sent may have spent the
         // refresh token: sending it again could trip reuse detection and revoke the session,
         // so such a refresh ends the session instead of backing off.
-        let spent = |what: &str, source: Option<reqwest::Error>| {
+        let spent = |what: &str, source: Option<TransportError>| {
             let kind = if call == Call::Refresh {
                 AuthErrorKind::SessionEnded
             } else {
@@ -373,30 +378,36 @@ impl AuthClient {
                 kind,
                 format!("{what} ({host}); sign in again if the session ended"),
             );
-            err.source = source
-                .map(|e| Arc::new(e.without_url()) as Arc<dyn std::error::Error + Send + Sync>);
+            err.source = source.map(|e| Arc::new(e) as Arc<dyn std::error::Error + Send + Sync>);
             err
         };
-        let mut response = match self.http.execute(req).await {
+        let failure = |cause| TransportError::of(cause, Some(&Method::POST), None);
+        let mut response = match self.wire.send(req).await {
             Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                let mut err = AuthError::new(
-                    AuthErrorKind::Unreachable,
-                    format!("connecting to {host} failed"),
-                );
-                err.source = Some(Arc::new(e.without_url()));
-                return Err(err);
+            Err(f) => {
+                let e = failure(f.cause);
+                if e.is_connect() {
+                    let mut err = AuthError::new(
+                        AuthErrorKind::Unreachable,
+                        format!("connecting to {host} failed"),
+                    );
+                    err.source = Some(Arc::new(e));
+                    return Err(err);
+                }
+                return Err(spent("the answer of Supabase Auth was lost", Some(e)));
             }
-            Err(e) => return Err(spent("the answer of Supabase Auth was lost", Some(e))),
         };
-        let status = response.status();
-        let answer = match crate::transport::read_body(&mut response, ANSWER_LIMIT).await {
+        let status = response.status;
+        let answer = match response.read_body(ANSWER_LIMIT).await {
             Ok(body) => body,
             Err(Cut::TooLarge(_)) if status.is_success() => {
                 return Err(spent("the answer of Supabase Auth is too large", None))
             }
             Err(Cut::Failed(e)) if status.is_success() => {
-                return Err(spent("the answer of Supabase Auth was cut off", Some(e)))
+                return Err(spent(
+                    "the answer of Supabase Auth was cut off",
+                    Some(failure(e)),
+                ))
             }
             // An error answer: its status and error code are what count.
             Err(Cut::TooLarge(seen)) => seen,

@@ -149,7 +149,8 @@ impl<S: Shape> RequestTemplate<S> {
             None,
             Some(body),
             self.timeout,
-        ))
+        )
+        .into_reqwest())
     }
 
     /// Sends the request for `body` and decodes the answer as the builder would have: the

@@ -1,11 +1,12 @@
 //! The request model: what a request is made of, as plain data, and the one path from that data
-//! to a `reqwest::Request`.
+//! to the [`Outgoing`] request both transports send (and `build()` hands over as a
+//! `reqwest::Request`).
 //!
 //! A builder fills a [`RequestParts`]. Its URL and headers are decided in one place
 //! (`RequestParts::head`: the deferred errors, the client's [`Defaults`] and [`Memo`], the URL
-//! budget) and every `reqwest::Request` is put together by one function (`assemble`):
-//! `build()` does both once; sending keeps a [`Prepared`] request and assembles one
-//! `reqwest::Request` per attempt from it.
+//! budget) and every request is put together by one function (`assemble`): `build()` does
+//! both once; sending keeps a [`Prepared`] request and assembles one [`Outgoing`] per attempt
+//! from it.
 //! Nothing here sends anything or knows about builders.
 
 mod body;
@@ -26,6 +27,7 @@ pub(crate) use self::memo::{HeaderKey, Memo};
 pub(crate) use self::url_parts::{Query, Target, Text, UrlParts};
 use crate::error::{BuildError, Error, Result};
 use crate::prefer::Prefer;
+use crate::wire::Outgoing;
 
 const OBJECT: &str = "application/vnd.pgrst.object+json";
 const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
@@ -278,7 +280,8 @@ impl RequestParts {
             self.headers.as_deref(),
             self.body.take(),
             self.timeout.or(defaults.timeout),
-        ))
+        )
+        .into_reqwest())
     }
 
     /// The request ready to send, attempt after attempt: [`RequestParts::head`], kept as a
@@ -306,7 +309,7 @@ impl RequestParts {
     }
 }
 
-/// A request ready to send: [`Prepared::request`] makes a `reqwest::Request` from it as often
+/// A request ready to send: [`Prepared::request`] makes an [`Outgoing`] request from it as often
 /// as attempts need, without building anything again.
 pub(crate) struct Prepared {
     /// What it addresses (named in the transport's span).
@@ -327,7 +330,7 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// A request for one attempt, keeping everything for the next.
-    pub(crate) fn request(&self) -> reqwest::Request {
+    pub(crate) fn request(&self) -> Outgoing {
         assemble(
             self.method.clone(),
             url::Url::clone(self.url.get()),
@@ -338,8 +341,8 @@ impl Prepared {
         )
     }
 
-    /// The request, for the last (or only) use: what `build()` returns.
-    pub(crate) fn into_request(self) -> reqwest::Request {
+    /// The request, for the last (or only) use.
+    pub(crate) fn into_request(self) -> Outgoing {
         let Prepared {
             target: _,
             method,
@@ -362,7 +365,8 @@ impl Prepared {
     }
 }
 
-/// The one function that puts a `reqwest::Request` together.
+/// The one function that puts a request together: the shape's header map with the request's
+/// own headers on top.
 #[inline]
 pub(crate) fn assemble(
     method: Method,
@@ -371,19 +375,17 @@ pub(crate) fn assemble(
     extra: Option<&HeaderMap>,
     body: Option<Bytes>,
     timeout: Option<Duration>,
-) -> reqwest::Request {
+) -> Outgoing {
     for (name, value) in extra.into_iter().flatten() {
         headers.insert(name.clone(), value.clone());
     }
-    let mut request = reqwest::Request::new(method, url);
-    *request.headers_mut() = headers;
-    if let Some(body) = body {
-        *request.body_mut() = Some(reqwest::Body::from(body));
+    Outgoing {
+        method,
+        url,
+        headers,
+        body,
+        timeout,
     }
-    if let Some(t) = timeout {
-        *request.timeout_mut() = Some(t);
-    }
-    request
 }
 
 /// Shows the parts, never header values (they may hold secrets) nor the body (row data).

@@ -1,0 +1,188 @@
+//! The default transport: hyper 1's pooled client (hyper-util), with TLS by rustls and the
+//! platform's certificate store.
+//!
+//! What reqwest's stack did and this does too: connection pooling with keep-alive (idle
+//! connections closed after 90 s), HTTP/2 when the server offers it by ALPN, connect, read and
+//! total timeouts, TCP_NODELAY. What it leaves out on purpose: following redirects (PostgREST
+//! never redirects, and following would hand the `apikey` header to another host), cookies,
+//! decompression (the client asks for none). A proxy from the environment makes the client
+//! use reqwest instead (`client.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as _, Incoming};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::{Cause, Stage};
+use crate::wire::{Answer, Body, Failure, Outgoing, Settings};
+
+/// The client's own connection pool. Cloning shares it.
+#[derive(Clone)]
+pub(crate) struct HyperWire {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    read_timeout: Duration,
+    connect_timeout: Duration,
+    timeout: Duration,
+}
+
+impl HyperWire {
+    /// The pool and its TLS setup; fails when the platform's certificate store cannot be read
+    /// or a given certificate is not valid DER.
+    pub(crate) fn new(settings: Settings) -> Result<HyperWire, Cause> {
+        let tls = tls_config(&settings.roots)?;
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(settings.connect_timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        Ok(HyperWire {
+            client,
+            read_timeout: settings.read_timeout,
+            connect_timeout: settings.connect_timeout,
+            timeout: settings.timeout,
+        })
+    }
+
+    /// Sends the request and waits for its answer's head. The attempt's limit starts now and
+    /// also bounds the body's reading ([`HyperBody`]); the head must come within the connect
+    /// and read timeouts.
+    pub(crate) async fn send(&self, request: Outgoing) -> Result<Answer, Failure> {
+        let Outgoing {
+            method,
+            url,
+            headers,
+            body,
+            timeout,
+        } = request;
+        let now = Instant::now();
+        let deadline = now + timeout.unwrap_or(self.timeout);
+        let uri = match http::Uri::try_from(url.as_str()) {
+            Ok(uri) => uri,
+            Err(e) => {
+                return Err(Failure {
+                    cause: Cause::wire(Stage::Setup, e),
+                    url: Some(url),
+                })
+            }
+        };
+        let mut headers = headers;
+        // What reqwest (and Node's fetch) add when a request names no media type, so that
+        // both transports send the same bytes.
+        if let http::header::Entry::Vacant(slot) = headers.entry(http::header::ACCEPT) {
+            slot.insert(http::HeaderValue::from_static("*/*"));
+        }
+        let mut req = http::Request::new(Full::new(body.unwrap_or_default()));
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        let head_by = deadline.min(now + self.connect_timeout + self.read_timeout);
+        let response = match tokio::time::timeout_at(head_by, self.client.request(req)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => {
+                let stage = if e.is_connect() {
+                    Stage::Connect
+                } else {
+                    Stage::Send
+                };
+                return Err(Failure {
+                    cause: Cause::wire(stage, e),
+                    url: Some(url),
+                });
+            }
+            Err(elapsed) => {
+                return Err(Failure {
+                    cause: Cause::wire(Stage::Timeout, elapsed),
+                    url: Some(url),
+                })
+            }
+        };
+        let (parts, body) = response.into_parts();
+        Ok(Answer {
+            status: parts.status,
+            headers: parts.headers,
+            redirected_to: None,
+            body: Body::Hyper(HyperBody {
+                body,
+                url,
+                deadline,
+                read_timeout: self.read_timeout,
+            }),
+        })
+    }
+}
+
+/// An answer's body being read: each chunk within the read timeout, all of it within the
+/// attempt's limit.
+pub(crate) struct HyperBody {
+    body: Incoming,
+    url: Url,
+    deadline: Instant,
+    read_timeout: Duration,
+}
+
+impl HyperBody {
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.body.size_hint().exact()
+    }
+
+    /// The next piece of data (trailers are skipped); `None` at the end.
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Cause> {
+        loop {
+            let by = self.deadline.min(Instant::now() + self.read_timeout);
+            match tokio::time::timeout_at(by, self.body.frame()).await {
+                Err(elapsed) => return Err(Cause::wire(Stage::Timeout, elapsed)),
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(e))) => return Err(Cause::wire(Stage::Body, e)),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// rustls with aws-lc-rs (the provider reqwest uses too, so one is compiled), the platform's
+/// verifier and store, and the extra `roots`.
+fn tls_config(roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, Cause> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let extra = roots
+        .iter()
+        .map(|der| rustls::pki_types::CertificateDer::from(der.clone()));
+    let verifier = if roots.is_empty() {
+        rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+    } else {
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, Arc::clone(&provider))
+    }
+    .map_err(|e| Cause::wire(Stage::Setup, e))?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Cause::wire(Stage::Setup, e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(config)
+}

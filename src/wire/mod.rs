@@ -1,0 +1,311 @@
+//! The HTTP exchange itself: one request out, its answer's head, then its body read with a cap.
+//!
+//! Two transports sit behind [`Wire`]: the client's own, on hyper's pooled client
+//! (`wire/hyper.rs`, the default with the `rustls` feature), and reqwest (a caller's
+//! `reqwest::Client`, or the client's own under `native-tls` or a proxy from the environment).
+//! Both take the same [`Outgoing`] request, which is what `build()` turns into a
+//! `reqwest::Request` too, so both put the same bytes on the wire. Nothing here knows about
+//! PostgREST, retries or decoding: `transport.rs` does.
+
+#[cfg(feature = "rustls")]
+mod hyper;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+#[cfg(feature = "rustls")]
+use self::hyper::HyperWire;
+use crate::error::{Cause, Error, Result};
+
+/// Which HTTP implementation a client sends through (see
+/// `ClientBuilder::transport`). Both send the same bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// hyper's pooled client, set up by this crate: about a quarter less CPU per request than
+    /// reqwest's stack. The default with the `rustls` feature (unless a proxy is set in the
+    /// environment). It does not use proxies.
+    Hyper,
+    /// A reqwest client with the same settings (timeouts, no redirects, extra root
+    /// certificates), and reqwest's proxy support (`HTTPS_PROXY`, `NO_PROXY`, ...).
+    Reqwest,
+}
+
+impl Transport {
+    /// The transport of a client that names none: `SUPABASE_REST_TRANSPORT` (`hyper` or
+    /// `reqwest`) when set; else reqwest when a proxy is set in the environment (it honours
+    /// it) or without the `rustls` feature (the hyper transport's TLS); else hyper.
+    pub(crate) fn default_for_environment() -> Result<Transport> {
+        match std::env::var("SUPABASE_REST_TRANSPORT") {
+            Ok(v) if v.eq_ignore_ascii_case("hyper") => return Ok(Transport::Hyper),
+            Ok(v) if v.eq_ignore_ascii_case("reqwest") => return Ok(Transport::Reqwest),
+            Ok(v) if !v.is_empty() => {
+                return Err(Error::invalid(
+                    "SUPABASE_REST_TRANSPORT must be \"hyper\" or \"reqwest\"",
+                ))
+            }
+            _ => {}
+        }
+        let proxied = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        if proxied || cfg!(not(feature = "rustls")) {
+            Ok(Transport::Reqwest)
+        } else {
+            Ok(Transport::Hyper)
+        }
+    }
+}
+
+/// How the client's own transport is set up (from `ClientBuilder`).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Duration,
+    /// The limit of an attempt that sets none.
+    pub(crate) timeout: Duration,
+    /// Certificates (DER) trusted besides the platform's store.
+    #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
+    pub(crate) roots: Vec<Vec<u8>>,
+}
+
+/// One request as it goes out: what both transports send, and what `build()` hands over as a
+/// `reqwest::Request`.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    /// This attempt's own limit; `None`: the transport's default.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Outgoing {
+    /// The same request as a `reqwest::Request`.
+    #[inline]
+    pub(crate) fn into_reqwest(self) -> reqwest::Request {
+        let Outgoing {
+            method,
+            url,
+            headers,
+            body,
+            timeout,
+        } = self;
+        let mut request = reqwest::Request::new(method, url);
+        *request.headers_mut() = headers;
+        if let Some(body) = body {
+            *request.body_mut() = Some(reqwest::Body::from(body));
+        }
+        *request.timeout_mut() = timeout;
+        request
+    }
+}
+
+/// The transport a client sends through.
+#[derive(Clone)]
+pub(crate) enum Wire {
+    /// hyper's pooled client, set up by this crate (no redirects, its own timeouts).
+    #[cfg(feature = "rustls")]
+    Hyper(std::sync::Arc<HyperWire>),
+    /// A reqwest client: the caller's (`own: false`, which may follow redirects) or one this
+    /// crate built with redirects off.
+    Reqwest { client: reqwest::Client, own: bool },
+}
+
+/// A failed exchange: why, and the URL it was for (named in the error without its query).
+pub(crate) struct Failure {
+    pub(crate) cause: Cause,
+    pub(crate) url: Option<Url>,
+}
+
+impl Wire {
+    /// The client's own transport: never follows redirects, sends no referer.
+    pub(crate) fn own(transport: Transport, settings: Settings) -> Result<Wire> {
+        let failed = |cause| Error::Transport(crate::error::TransportError::of(cause, None, None));
+        match transport {
+            #[cfg(feature = "rustls")]
+            Transport::Hyper => HyperWire::new(settings)
+                .map(|wire| Wire::Hyper(std::sync::Arc::new(wire)))
+                .map_err(failed),
+            #[cfg(not(feature = "rustls"))]
+            Transport::Hyper => Err(Error::invalid(
+                "the hyper transport needs the rustls feature of supabase-rest",
+            )),
+            Transport::Reqwest => {
+                let builder = reqwest::Client::builder()
+                    // PostgREST never redirects; following one would hand the `apikey`
+                    // header (a custom header reqwest does not know is a secret) to another
+                    // host.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .referer(false)
+                    .connect_timeout(settings.connect_timeout)
+                    .read_timeout(settings.read_timeout)
+                    .timeout(settings.timeout);
+                #[cfg(any(feature = "rustls", feature = "native-tls"))]
+                let builder = {
+                    let mut builder = builder;
+                    for der in &settings.roots {
+                        let cert = reqwest::Certificate::from_der(der)
+                            .map_err(|e| failed(Cause::Reqwest(e)))?;
+                        builder = builder.add_root_certificate(cert);
+                    }
+                    builder
+                };
+                let client = builder.build().map_err(|e| failed(Cause::Reqwest(e)))?;
+                Ok(Wire::Reqwest { client, own: true })
+            }
+        }
+    }
+
+    /// A caller's reqwest client, used as it is.
+    pub(crate) fn caller(client: reqwest::Client) -> Wire {
+        Wire::Reqwest { client, own: false }
+    }
+
+    /// Which transport this is.
+    pub(crate) fn transport(&self) -> Transport {
+        match self {
+            #[cfg(feature = "rustls")]
+            Wire::Hyper(_) => Transport::Hyper,
+            Wire::Reqwest { .. } => Transport::Reqwest,
+        }
+    }
+
+    /// `true` when the transport never follows a redirect (so an answer cannot come from
+    /// another URL than the request's).
+    pub(crate) fn is_own(&self) -> bool {
+        match self {
+            #[cfg(feature = "rustls")]
+            Wire::Hyper(_) => true,
+            Wire::Reqwest { own, .. } => *own,
+        }
+    }
+
+    /// Sends `request` and waits for the head of its answer.
+    pub(crate) async fn send(&self, request: Outgoing) -> Result<Answer, Failure> {
+        match self {
+            #[cfg(feature = "rustls")]
+            Wire::Hyper(hyper) => hyper.send(request).await,
+            Wire::Reqwest { client, own } => {
+                // A caller's client may follow redirects: keep the URL to notice one.
+                let sent_to = (!own).then(|| request.url.clone());
+                match client.execute(request.into_reqwest()).await {
+                    Ok(mut response) => Ok(Answer {
+                        status: response.status(),
+                        headers: std::mem::take(response.headers_mut()),
+                        redirected_to: match sent_to {
+                            Some(sent) if response.url() != &sent => {
+                                Some((sent, response.url().clone()))
+                            }
+                            _ => None,
+                        },
+                        body: Body::Reqwest(response),
+                    }),
+                    Err(e) => Err(Failure {
+                        url: e.url().cloned(),
+                        cause: Cause::Reqwest(e.without_url()),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// The head of an answer, and its body still to be read ([`Answer::read_body`]).
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    /// The request's URL and the one that answered, when a caller's HTTP client followed a
+    /// redirect.
+    pub(crate) redirected_to: Option<(Url, Url)>,
+    body: Body,
+}
+
+enum Body {
+    #[cfg(feature = "rustls")]
+    Hyper(self::hyper::HyperBody),
+    Reqwest(reqwest::Response),
+}
+
+/// Why a body was not read to its end.
+pub(crate) enum Cut {
+    /// It exceeds the limit: the bytes seen so far.
+    TooLarge(Bytes),
+    Failed(Cause),
+}
+
+/// Most bytes reserved up front from a `Content-Length`: a server claiming a huge body gets
+/// memory only as the bytes really arrive.
+const INITIAL_BUFFER_LIMIT: usize = 1024 * 1024;
+
+impl Answer {
+    async fn chunk(&mut self) -> Result<Option<Bytes>, Cause> {
+        match &mut self.body {
+            #[cfg(feature = "rustls")]
+            Body::Hyper(body) => body.chunk().await,
+            Body::Reqwest(response) => response.chunk().await.map_err(Cause::Reqwest),
+        }
+    }
+
+    /// The URL the answer came from, to name in an error (without its query).
+    pub(crate) fn url(&self) -> &Url {
+        match &self.body {
+            #[cfg(feature = "rustls")]
+            Body::Hyper(body) => body.url(),
+            Body::Reqwest(response) => response.url(),
+        }
+    }
+
+    fn content_length(&self) -> Option<u64> {
+        match &self.body {
+            #[cfg(feature = "rustls")]
+            Body::Hyper(body) => body.content_length(),
+            Body::Reqwest(response) => response.content_length(),
+        }
+    }
+
+    /// Reads the body chunk by chunk, refusing more than `limit` bytes. A body that arrives in
+    /// one chunk is used as is, without a copy.
+    pub(crate) async fn read_body(&mut self, limit: usize) -> Result<Bytes, Cut> {
+        let Some(first) = self.chunk().await.map_err(Cut::Failed)? else {
+            return Ok(Bytes::new());
+        };
+        if first.len() > limit {
+            return Err(Cut::TooLarge(first.slice(..limit)));
+        }
+        let Some(second) = self.chunk().await.map_err(Cut::Failed)? else {
+            return Ok(first);
+        };
+        let hint = self
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(first.len() + second.len())
+            .min(limit)
+            .min(INITIAL_BUFFER_LIMIT);
+        let mut buf = BytesMut::with_capacity(hint);
+        buf.extend_from_slice(&first);
+        let mut next = Some(second);
+        while let Some(chunk) = next {
+            if buf.len() + chunk.len() > limit {
+                let room = limit - buf.len();
+                buf.extend_from_slice(&chunk[..room]);
+                return Err(Cut::TooLarge(buf.freeze()));
+            }
+            buf.extend_from_slice(&chunk);
+            next = self.chunk().await.map_err(Cut::Failed)?;
+        }
+        Ok(buf.freeze())
+    }
+}
