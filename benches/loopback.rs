@@ -1,13 +1,16 @@
-//! End to end over loopback: the seed's upsert (`UsersService::record_user_interaction`) against
-//! raw reqwest sending the same request (same headers, `serde_json::to_vec` body) and decoding
-//! the same answer into `UserInteraction`, 10,000 sequential and 10,000 with 64 in flight.
+//! End to end over loopback: the seed's upsert (`UsersService::record_user_interaction`), on
+//! this crate's default hyper transport and on its reqwest transport, against raw reqwest and
+//! raw hyper (hyper-util's pooled client) sending the same request (same headers,
+//! `serde_json::to_vec` body) and decoding the same answer into `UserInteraction`; 10,000
+//! sequential and 10,000 with 64 in flight.
 //!
 //! The server (`common/server.rs`) runs in a child process, so the CPU time measured here, the
 //! sum over this process's threads from `/proc/self/task/*/schedstat`, is the client's alone.
-//! The client runs on a current-thread tokio runtime; both clients keep their warm pools.
+//! The clients run on a current-thread tokio runtime; all keep their warm pools.
 //!
 //! `cargo bench --bench loopback`: criterion's numbers are client CPU time per request (not
-//! wall time); the `RATIO` lines compare CPU per 10,000 requests in alternating rounds.
+//! wall time); the `RATIO` lines compare CPU per 10,000 requests, all four clients measured in
+//! the same rounds (their order rotating from round to round).
 
 #![allow(
     clippy::unwrap_used,
@@ -21,16 +24,26 @@ mod common;
 use std::future::Future;
 use std::time::Duration;
 
+use bytes::Bytes;
 use criterion::Criterion;
 use futures::StreamExt;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use supabase_rest::grants::{UserInteraction, UsersService};
+use supabase_rest::Transport;
 
 use common::server::ServerProcess;
-use common::{interaction, measure, paired, report, row, Floor};
+use common::{interaction, measure, ratio_of, report, rotated, row, Floor};
 
 struct Clients {
+    /// This crate on its default transport (hyper).
     users: UsersService,
+    /// This crate on its reqwest transport.
+    users_reqwest: UsersService,
     http: reqwest::Client,
+    hyper: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    uri: http::Uri,
     floor: Floor,
 }
 
@@ -42,11 +55,32 @@ impl Clients {
             .unwrap()
     }
 
+    async fn ours_reqwest(&self, n: u64) -> UserInteraction {
+        self.users_reqwest
+            .record_user_interaction(common::user_id(), interaction(u128::from(n)))
+            .await
+            .unwrap()
+    }
+
     async fn raw(&self, n: u64) -> UserInteraction {
         let req = self.floor.request(&row(u128::from(n)));
         let resp = self.http.execute(req).await.unwrap();
         assert!(resp.status().is_success(), "{}", resp.status());
         let body = resp.bytes().await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// What a careful hand-written client on hyper does: a prepared URI and header map, the
+    /// same body, the whole answer collected, then decoded.
+    async fn raw_hyper(&self, n: u64) -> UserInteraction {
+        let body = serde_json::to_vec(&row(u128::from(n))).unwrap();
+        let mut req = http::Request::new(Full::new(Bytes::from(body)));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = self.floor.headers.clone();
+        let resp = self.hyper.request(req).await.unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
         serde_json::from_slice(&body).unwrap()
     }
 }
@@ -82,16 +116,34 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let clients = Clients {
-        users: UsersService::new(common::client(&base)),
-        http: reqwest::Client::new(),
-        floor: Floor::upsert(&base),
-    };
-    // Same answer both ways, and warm pools (64 connections each).
+    let floor = Floor::upsert(&base);
+    let clients = rt.block_on(async {
+        Clients {
+            users: UsersService::new(common::client(&base)),
+            users_reqwest: UsersService::new(common::client_on(&base, Transport::Reqwest)),
+            http: reqwest::Client::new(),
+            hyper: hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .build_http(),
+            uri: http::Uri::try_from(floor.url.as_str()).unwrap(),
+            floor,
+        }
+    });
+    assert_eq!(
+        clients.users.client().transport(),
+        Transport::Hyper,
+        "the default transport is measured"
+    );
+    // Same answer every way, and warm pools (64 connections each).
     rt.block_on(async {
-        assert_eq!(clients.ours(1).await, clients.raw(1).await);
+        let expected = clients.raw(1).await;
+        assert_eq!(clients.ours(1).await, expected);
+        assert_eq!(clients.ours_reqwest(1).await, expected);
+        assert_eq!(clients.raw_hyper(1).await, expected);
         drive(256, 64, |n| clients.ours(n)).await;
+        drive(256, 64, |n| clients.ours_reqwest(n)).await;
         drive(256, 64, |n| clients.raw(n)).await;
+        drive(256, 64, |n| clients.raw_hyper(n)).await;
     });
 
     let mut c = Criterion::default()
@@ -110,9 +162,23 @@ fn main() {
                     .cpu
             })
         });
+        g.bench_function("supabase_rest_on_reqwest", |b| {
+            b.iter_custom(|iters| {
+                measure(|| rt.block_on(drive(iters, in_flight, |n| clients.ours_reqwest(n))))
+                    .0
+                    .cpu
+            })
+        });
         g.bench_function("raw_reqwest", |b| {
             b.iter_custom(|iters| {
                 measure(|| rt.block_on(drive(iters, in_flight, |n| clients.raw(n))))
+                    .0
+                    .cpu
+            })
+        });
+        g.bench_function("raw_hyper", |b| {
+            b.iter_custom(|iters| {
+                measure(|| rt.block_on(drive(iters, in_flight, |n| clients.raw_hyper(n))))
                     .0
                     .cpu
             })
@@ -127,34 +193,70 @@ fn main() {
         (1, 20)
     };
     for (name, in_flight) in [("sequential", 1), ("64 in flight", 64)] {
-        let mut walls = (Vec::new(), Vec::new());
-        let cpu = paired(
+        let mut walls: [Vec<f64>; 4] = Default::default();
+        let [w0, w1, w2, w3] = &mut walls;
+        let cpu = |walls: &mut Vec<f64>, cost: common::Cost| {
+            walls.push(cost.wall.as_secs_f64());
+            cost.cpu.as_secs_f64()
+        };
+        let costs = rotated(
             rounds,
-            || {
-                let (cost, ()) =
-                    measure(|| rt.block_on(drive(count, in_flight, |n| clients.ours(n))));
-                walls.0.push(cost.wall.as_secs_f64());
-                cost.cpu.as_secs_f64()
-            },
-            || {
-                let (cost, ()) =
-                    measure(|| rt.block_on(drive(count, in_flight, |n| clients.raw(n))));
-                walls.1.push(cost.wall.as_secs_f64());
-                cost.cpu.as_secs_f64()
-            },
+            &mut [
+                &mut || {
+                    let run = || rt.block_on(drive(count, in_flight, |n| clients.ours(n)));
+                    cpu(w0, measure(run).0)
+                },
+                &mut || {
+                    let run = || rt.block_on(drive(count, in_flight, |n| clients.ours_reqwest(n)));
+                    cpu(w1, measure(run).0)
+                },
+                &mut || {
+                    let run = || rt.block_on(drive(count, in_flight, |n| clients.raw(n)));
+                    cpu(w2, measure(run).0)
+                },
+                &mut || {
+                    let run = || rt.block_on(drive(count, in_flight, |n| clients.raw_hyper(n)));
+                    cpu(w3, measure(run).0)
+                },
+            ],
+        );
+        let [ours, ours_reqwest, raw, raw_hyper] = &costs[..] else {
+            unreachable!("four sides")
+        };
+        let title = format!("loopback CPU, {count} upserts {name}");
+        eprintln!("{title}:");
+        report(
+            "  supabase_rest (hyper) / raw reqwest",
+            "client CPU",
+            &ratio_of(ours, raw),
+            0.80,
         );
         report(
-            &format!("loopback CPU, {count} upserts {name}"),
+            "  supabase_rest (hyper) / raw hyper",
             "client CPU",
-            &cpu,
+            &ratio_of(ours, raw_hyper),
             1.05,
         );
+        report(
+            "  supabase_rest (reqwest transport) / raw reqwest",
+            "client CPU",
+            &ratio_of(ours_reqwest, raw),
+            1.05,
+        );
+        report(
+            "  raw hyper / raw reqwest",
+            "client CPU",
+            &ratio_of(raw_hyper, raw),
+            1.00,
+        );
         let count_f = count as f64;
-        let (w_ours, w_raw) = (common::median(&mut walls.0), common::median(&mut walls.1));
+        let rate = |w: &mut Vec<f64>| count_f / common::median(w);
         eprintln!(
-            "       {name}: supabase_rest {:.0} req/s, raw reqwest {:.0} req/s (wall, median of {rounds})",
-            count_f / w_ours,
-            count_f / w_raw,
+            "       {name}: supabase_rest {:.0} req/s, on reqwest {:.0}, raw reqwest {:.0}, raw hyper {:.0} (wall, median of {rounds})",
+            rate(&mut walls[0]),
+            rate(&mut walls[1]),
+            rate(&mut walls[2]),
+            rate(&mut walls[3]),
         );
     }
     drop(server);

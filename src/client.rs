@@ -616,6 +616,7 @@ impl ClientBuilder {
                     connect_timeout,
                     read_timeout,
                     timeout: DEFAULT_TIMEOUT,
+                    tls: base.scheme() == "https",
                     roots,
                 };
                 Wire::own(transport, settings)?

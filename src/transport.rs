@@ -237,7 +237,8 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
         tracing::debug!(error = %err, retry, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "retrying");
         match &clock {
             Some(clock) => clock.sleep(delay).await,
-            None => tokio::time::sleep(delay).await,
+            // Boxed: a wait is rare, and an inline timer would enlarge every call's future.
+            None => Box::pin(tokio::time::sleep(delay)).await,
         }
     }
 }
@@ -256,7 +257,7 @@ async fn attempt(
         }
     };
     let status = answer.status;
-    if let Some((sent_to, at)) = &answer.redirected_to {
+    if let Some((sent_to, at)) = answer.redirected_to.as_deref() {
         return Attempt::Failed(
             RedirectError::error(status, sent_to, Some(at.as_str()), true),
             None,

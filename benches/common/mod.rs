@@ -68,6 +68,15 @@ pub fn client(base: &str) -> supabase_rest::Client {
         .unwrap()
 }
 
+/// The same client on a given transport.
+pub fn client_on(base: &str, transport: supabase_rest::Transport) -> supabase_rest::Client {
+    supabase_rest::Client::builder(base, API_KEY)
+        .access_token(USER_JWT)
+        .transport(transport)
+        .build()
+        .unwrap()
+}
+
 /// What a careful hand-written reqwest client prepares once: the URL and the header map of the
 /// seed's upsert.
 #[derive(Debug, Clone)]
@@ -251,6 +260,32 @@ pub fn paired(
     Paired {
         ours: median(&mut a),
         floor: median(&mut b),
+        ratio: median(&mut ratios.clone()),
+        ratio_q1: quantile(&mut ratios, 0.25),
+        ratio_q3: quantile(&mut ratios, 0.75),
+    }
+}
+
+/// Runs every side once per round, in an order that rotates from round to round (so drift on a
+/// noisy machine hits all sides alike), and returns each side's costs, round by round.
+pub fn rotated(rounds: usize, sides: &mut [&mut dyn FnMut() -> f64]) -> Vec<Vec<f64>> {
+    let n = sides.len();
+    let mut costs = vec![Vec::with_capacity(rounds); n];
+    for round in 0..rounds {
+        for k in 0..n {
+            let side = (round + k) % n;
+            costs[side].push(sides[side]());
+        }
+    }
+    costs
+}
+
+/// The comparison of two sides measured in the same rounds (see [`rotated`]).
+pub fn ratio_of(ours: &[f64], floor: &[f64]) -> Paired {
+    let mut ratios: Vec<f64> = ours.iter().zip(floor).map(|(x, y)| x / y).collect();
+    Paired {
+        ours: median(&mut ours.to_vec()),
+        floor: median(&mut floor.to_vec()),
         ratio: median(&mut ratios.clone()),
         ratio_q1: quantile(&mut ratios, 0.25),
         ratio_q3: quantile(&mut ratios, 0.75),

@@ -18,7 +18,7 @@ use crate::client::Client;
 use crate::error::{Error, Result, TransportError};
 use crate::secret::Secret;
 use crate::token::{AccessTokenSource, AuthError, AuthErrorKind, TokenFuture};
-use crate::wire::{Cut, Outgoing};
+use crate::wire::{Address, Cut, Held, Outgoing};
 
 /// How long before expiry a session refreshes its access token (90 s, as supabase-js).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(90);
@@ -257,6 +257,7 @@ impl AuthClient {
                 connect_timeout: crate::client::DEFAULT_CONNECT_TIMEOUT,
                 read_timeout: crate::client::DEFAULT_READ_TIMEOUT,
                 timeout: crate::client::DEFAULT_TIMEOUT,
+                tls: base.scheme() == "https",
                 roots: Vec::new(),
             };
             crate::wire::Wire::own(crate::wire::Transport::default_for_environment()?, settings)
@@ -354,7 +355,7 @@ impl AuthClient {
         }
         let req = Outgoing {
             method: Method::POST,
-            url,
+            url: Held::Own(Address::new(url)),
             headers,
             body: Some(body.to_string().into()),
             timeout: Some(

@@ -19,6 +19,7 @@ use crate::client::Client;
 use crate::error::{BuildError, Error, Result};
 use crate::request::{assemble, to_json, Held, Prepared, UrlParts};
 use crate::response::Shape;
+use crate::wire::Address;
 
 /// Writes whose body a [`RequestTemplate`] can vary: insert, upsert, update and rpc.
 pub trait TakesBody: super::sealed::Operation {}
@@ -75,7 +76,7 @@ pub struct RequestTemplate<S> {
     /// What the URL is made of, for bodies that add `columns` (it has none itself).
     parts: UrlParts,
     /// The URL without `columns`: the one a single-object body uses.
-    url: Arc<Url>,
+    url: Arc<Address>,
     /// The client's headers with this shape's and the builder's own, merged once.
     headers: Arc<HeaderMap>,
     timeout: Option<Duration>,
@@ -141,10 +142,10 @@ impl<S: Shape> RequestTemplate<S> {
     /// would send.
     pub fn build<T: Serialize + ?Sized>(&self, body: &T) -> Result<reqwest::Request> {
         let (url, body) = self.encode(body)?;
-        let url = url.unwrap_or_else(|| Url::clone(&self.url));
+        let url = url.unwrap_or_else(|| Url::clone(self.url.url()));
         Ok(assemble(
             self.method.clone(),
-            url,
+            Held::Own(Address::new(url)),
             HeaderMap::clone(&self.headers),
             None,
             Some(body),
@@ -164,7 +165,7 @@ impl<S: Shape> RequestTemplate<S> {
             target: self.parts.target.clone(),
             method: self.method.clone(),
             url: match url {
-                Some(with_columns) => Held::Own(with_columns),
+                Some(with_columns) => Held::Own(Address::new(with_columns)),
                 None => Held::Shared(Arc::clone(&self.url)),
             },
             headers: Held::Shared(Arc::clone(&self.headers)),
@@ -234,7 +235,7 @@ impl<S> fmt::Debug for RequestTemplate<S> {
         f.debug_struct("RequestTemplate")
             .field("client", client)
             .field("method", method)
-            .field("url", &url.as_str())
+            .field("url", &url.url().as_str())
             .field("header_names", &names)
             .field("timeout", timeout)
             .field("retry", retry)

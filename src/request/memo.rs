@@ -23,6 +23,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::prefer::Prefer;
 use crate::request::{Defaults, Held, UrlParts, Use};
+use crate::wire::Address;
 
 /// URLs remembered per client.
 const URLS: usize = 32;
@@ -67,7 +68,7 @@ pub(crate) struct Memo {
 
 #[derive(Default)]
 struct Entries {
-    urls: Vec<(u64, UrlParts, Arc<Url>)>,
+    urls: Vec<(u64, UrlParts, Arc<Address>)>,
     next_url: usize,
     /// The entry hit or made last: the likeliest next hit, compared before hashing.
     last_url: usize,
@@ -86,7 +87,7 @@ impl Memo {
         url: &UrlParts,
         headers: &HeaderKey,
         usage: Use,
-    ) -> Result<(Held<Url>, Held<HeaderMap>)> {
+    ) -> Result<(Held<Address>, Held<HeaderMap>)> {
         let mut hash = None;
         let (found_url, found_headers) = {
             let mut entries = self.lock();
@@ -95,7 +96,10 @@ impl Memo {
             if let (Some(u), Some(h)) = (at_url, at_headers) {
                 let (url, map) = (&entries.urls[u].2, &entries.headers[h].1);
                 return Ok(match usage {
-                    Use::Build => (Held::Own(Url::clone(url)), Held::Own(HeaderMap::clone(map))),
+                    Use::Build => (
+                        Held::Own(Address::new(Url::clone(url.url()))),
+                        Held::Own(HeaderMap::clone(map)),
+                    ),
                     Use::Send => (Held::Shared(Arc::clone(url)), Held::Shared(Arc::clone(map))),
                 });
             }
@@ -108,7 +112,7 @@ impl Memo {
         let fresh_headers = found_headers.is_none();
         let built_url = match found_url {
             Some(u) => u,
-            None => Arc::new(url.url(&defaults.base)?),
+            None => Arc::new(Address::new(url.url(&defaults.base)?)),
         };
         let built_headers = match found_headers {
             Some(h) => h,
@@ -160,7 +164,7 @@ impl Entries {
         Some(at)
     }
 
-    fn insert_url(&mut self, hash: u64, key: UrlParts, url: Arc<Url>) {
+    fn insert_url(&mut self, hash: u64, key: UrlParts, url: Arc<Address>) {
         let entry = (hash, key, url);
         self.last_url = if self.urls.len() < URLS {
             self.urls.push(entry);

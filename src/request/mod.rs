@@ -14,7 +14,6 @@ mod memo;
 mod url_parts;
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,36 +26,12 @@ pub(crate) use self::memo::{HeaderKey, Memo};
 pub(crate) use self::url_parts::{Query, Target, Text, UrlParts};
 use crate::error::{BuildError, Error, Result};
 use crate::prefer::Prefer;
-use crate::wire::Outgoing;
+pub(crate) use crate::wire::Held;
+use crate::wire::{Address, Outgoing};
 
 const OBJECT: &str = "application/vnd.pgrst.object+json";
 const OBJECT_STRIPPED: &str = "application/vnd.pgrst.object+json;nulls=stripped";
 const ARRAY_STRIPPED: &str = "application/vnd.pgrst.array+json;nulls=stripped";
-
-/// How a prepared request holds its URL and header map: its own copy (for `build()`, which
-/// hands them over once), or shared with the memo or a template (for sending, where each
-/// attempt copies them). Copying under the memo's lock instead of sharing saves the atomic
-/// reference counting that would otherwise cost `build()` more than the copy itself.
-pub(crate) enum Held<T> {
-    Own(T),
-    Shared(Arc<T>),
-}
-
-impl<T: Clone> Held<T> {
-    pub(crate) fn get(&self) -> &T {
-        match self {
-            Held::Own(t) => t,
-            Held::Shared(t) => t,
-        }
-    }
-
-    fn into_inner(self) -> T {
-        match self {
-            Held::Own(t) => t,
-            Held::Shared(t) => Arc::try_unwrap(t).unwrap_or_else(|shared| T::clone(&shared)),
-        }
-    }
-}
 
 /// What a prepared request is for: decides how it holds the shared parts ([`Held`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +226,7 @@ impl RequestParts {
         memo: &Memo,
         shape_accept: Option<&'static str>,
         usage: Use,
-    ) -> Result<(Held<url::Url>, Held<HeaderMap>)> {
+    ) -> Result<(Held<Address>, Held<HeaderMap>)> {
         if let Some(err) = self.error.take() {
             return Err(Error::InvalidRequest(err));
         }
@@ -260,7 +235,7 @@ impl RequestParts {
         }
         let (url, headers) =
             memo.get(defaults, &self.url, &self.header_key(shape_accept), usage)?;
-        defaults.check_url(url.get())?;
+        defaults.check_url(url.get().url())?;
         Ok((url, headers))
     }
 
@@ -275,7 +250,7 @@ impl RequestParts {
         let (url, headers) = self.head(defaults, memo, shape_accept, Use::Build)?;
         Ok(assemble(
             std::mem::replace(&mut self.method, Method::GET),
-            url.into_inner(),
+            url,
             headers.into_inner(),
             self.headers.as_deref(),
             self.body.take(),
@@ -315,7 +290,7 @@ pub(crate) struct Prepared {
     /// What it addresses (named in the transport's span).
     pub(crate) target: Target,
     pub(crate) method: Method,
-    pub(crate) url: Held<url::Url>,
+    pub(crate) url: Held<Address>,
     /// The client's headers with the profile, content type, `Prefer` and `Accept` of this shape.
     pub(crate) headers: Held<HeaderMap>,
     /// This request's own headers (`.header(..)`), applied last.
@@ -333,7 +308,7 @@ impl Prepared {
     pub(crate) fn request(&self) -> Outgoing {
         assemble(
             self.method.clone(),
-            url::Url::clone(self.url.get()),
+            self.url.another(),
             HeaderMap::clone(self.headers.get()),
             self.extra.as_deref(),
             self.body.clone(),
@@ -356,7 +331,7 @@ impl Prepared {
         } = self;
         assemble(
             method,
-            url.into_inner(),
+            url,
             headers.into_inner(),
             extra.as_deref(),
             body,
@@ -370,7 +345,7 @@ impl Prepared {
 #[inline]
 pub(crate) fn assemble(
     method: Method,
-    url: url::Url,
+    url: Held<Address>,
     mut headers: HeaderMap,
     extra: Option<&HeaderMap>,
     body: Option<Bytes>,

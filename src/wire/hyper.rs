@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use hyper_rustls::HttpsConnector;
@@ -22,39 +23,46 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::error::{Cause, Stage};
-use crate::wire::{Answer, Body, Failure, Outgoing, Settings};
+use crate::wire::{Address, Answer, Body, Failure, Held, Outgoing, Settings};
 
-/// The client's own connection pool. Cloning shares it.
-#[derive(Clone)]
+/// The client's own connection pool.
 pub(crate) struct HyperWire {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pool: Pool,
     read_timeout: Duration,
     connect_timeout: Duration,
     timeout: Duration,
 }
 
 impl HyperWire {
-    /// The pool and its TLS setup; fails when the platform's certificate store cannot be read
-    /// or a given certificate is not valid DER.
+    /// The pool and, for an `https` project, its TLS setup; fails when the platform's
+    /// certificate store cannot be read or a given certificate is not valid DER.
     pub(crate) fn new(settings: Settings) -> Result<HyperWire, Cause> {
-        let tls = tls_config(&settings.roots)?;
         let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(settings.connect_timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
+            .pool_idle_timeout(Duration::from_secs(90));
+        // A client talks to one project, so one scheme: a plain `http` one (local development,
+        // a private network) needs no TLS at all, and its pool skips the TLS connector's clone
+        // on every request.
+        let pool = if settings.tls {
+            let tls = tls_config(&settings.roots)?;
+            tcp.enforce_http(false);
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_only()
+                .enable_http1()
+                .enable_http2()
+                .wrap_connector(tcp);
+            Pool::Tls(builder.build(connector))
+        } else {
+            Pool::Plain(builder.build(tcp))
+        };
         Ok(HyperWire {
-            client,
+            pool,
             read_timeout: settings.read_timeout,
             connect_timeout: settings.connect_timeout,
             timeout: settings.timeout,
@@ -74,14 +82,11 @@ impl HyperWire {
         } = request;
         let now = Instant::now();
         let deadline = now + timeout.unwrap_or(self.timeout);
-        let uri = match http::Uri::try_from(url.as_str()) {
-            Ok(uri) => uri,
-            Err(e) => {
-                return Err(Failure {
-                    cause: Cause::wire(Stage::Setup, e),
-                    url: Some(url),
-                })
-            }
+        let Some(uri) = url.get().uri() else {
+            return Err(Failure {
+                cause: Cause::wire(Stage::Setup, "the URL is not a valid URI"),
+                url: Some(url.into_inner().into_url()),
+            });
         };
         let mut headers = headers;
         // What reqwest (and Node's fetch) add when a request names no media type, so that
@@ -94,7 +99,11 @@ impl HyperWire {
         *req.uri_mut() = uri;
         *req.headers_mut() = headers;
         let head_by = deadline.min(now + self.connect_timeout + self.read_timeout);
-        let response = match tokio::time::timeout_at(head_by, self.client.request(req)).await {
+        let pending = match &self.pool {
+            Pool::Plain(client) => client.request(req),
+            Pool::Tls(client) => client.request(req),
+        };
+        let response = match tokio::time::timeout_at(head_by, pending).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
                 let stage = if e.is_connect() {
@@ -104,13 +113,13 @@ impl HyperWire {
                 };
                 return Err(Failure {
                     cause: Cause::wire(stage, e),
-                    url: Some(url),
+                    url: Some(url.into_inner().into_url()),
                 });
             }
             Err(elapsed) => {
                 return Err(Failure {
                     cause: Cause::wire(Stage::Timeout, elapsed),
-                    url: Some(url),
+                    url: Some(url.into_inner().into_url()),
                 })
             }
         };
@@ -129,18 +138,24 @@ impl HyperWire {
     }
 }
 
+/// Connections of one scheme.
+enum Pool {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
 /// An answer's body being read: each chunk within the read timeout, all of it within the
 /// attempt's limit.
 pub(crate) struct HyperBody {
     body: Incoming,
-    url: Url,
+    url: Held<Address>,
     deadline: Instant,
     read_timeout: Duration,
 }
 
 impl HyperBody {
     pub(crate) fn url(&self) -> &Url {
-        &self.url
+        self.url.get().url()
     }
 
     pub(crate) fn content_length(&self) -> Option<u64> {
@@ -150,12 +165,23 @@ impl HyperBody {
     /// The next piece of data (trailers are skipped); `None` at the end.
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, Cause> {
         loop {
-            let by = self.deadline.min(Instant::now() + self.read_timeout);
-            match tokio::time::timeout_at(by, self.body.frame()).await {
-                Err(elapsed) => return Err(Cause::wire(Stage::Timeout, elapsed)),
-                Ok(None) => return Ok(None),
-                Ok(Some(Err(e))) => return Err(Cause::wire(Stage::Body, e)),
-                Ok(Some(Ok(frame))) => {
+            // A small answer arrives with its head: its frames are ready at once, and need no
+            // timer (which would cost more than reading them). A frame not ready yet is waited
+            // for under the timeouts; polling it again there registers the task's waker.
+            let frame = match self.body.frame().now_or_never() {
+                Some(ready) => ready,
+                None => {
+                    let by = self.deadline.min(Instant::now() + self.read_timeout);
+                    match tokio::time::timeout_at(by, self.body.frame()).await {
+                        Ok(frame) => frame,
+                        Err(elapsed) => return Err(Cause::wire(Stage::Timeout, elapsed)),
+                    }
+                }
+            };
+            match frame {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(Cause::wire(Stage::Body, e)),
+                Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         return Ok(Some(data));
                     }

@@ -10,6 +10,7 @@
 #[cfg(feature = "rustls")]
 mod hyper;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -75,9 +76,83 @@ pub(crate) struct Settings {
     pub(crate) read_timeout: Duration,
     /// The limit of an attempt that sets none.
     pub(crate) timeout: Duration,
+    /// The project is reached over `https` (else plain `http`: no TLS is set up).
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+    pub(crate) tls: bool,
     /// Certificates (DER) trusted besides the platform's store.
     #[cfg_attr(not(any(feature = "rustls", feature = "native-tls")), allow(dead_code))]
     pub(crate) roots: Vec<Vec<u8>>,
+}
+
+/// How a request holds its URL and header map: its own copy (for `build()`, which hands them
+/// over once), or shared with the memo or a template (for sending, where each attempt copies
+/// them). Copying under the memo's lock instead of sharing saves the atomic reference counting
+/// that would otherwise cost `build()` more than the copy itself.
+#[derive(Debug)]
+pub(crate) enum Held<T> {
+    Own(T),
+    Shared(Arc<T>),
+}
+
+impl<T: Clone> Held<T> {
+    pub(crate) fn get(&self) -> &T {
+        match self {
+            Held::Own(t) => t,
+            Held::Shared(t) => t,
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        match self {
+            Held::Own(t) => t,
+            Held::Shared(t) => Arc::try_unwrap(t).unwrap_or_else(|shared| T::clone(&shared)),
+        }
+    }
+
+    /// Another handle: a copy of an own value, the same shared one.
+    pub(crate) fn another(&self) -> Held<T> {
+        match self {
+            Held::Own(t) => Held::Own(t.clone()),
+            Held::Shared(t) => Held::Shared(Arc::clone(t)),
+        }
+    }
+}
+
+/// A request's URL and, once the hyper transport has sent it, the `http::Uri` it parsed from
+/// it: kept together wherever the URL is shared (the memo, a template), so that a shape sent
+/// again is not parsed again.
+#[derive(Debug, Clone)]
+pub(crate) struct Address {
+    url: Url,
+    #[cfg(feature = "rustls")]
+    uri: OnceLock<Option<http::Uri>>,
+}
+
+impl Address {
+    pub(crate) fn new(url: Url) -> Address {
+        Address {
+            url,
+            #[cfg(feature = "rustls")]
+            uri: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub(crate) fn into_url(self) -> Url {
+        self.url
+    }
+
+    /// The URL as hyper sends it (`None` if it cannot be one: a URL the `url` crate accepts
+    /// is always a valid URI, but this is not trusted blindly).
+    #[cfg(feature = "rustls")]
+    pub(crate) fn uri(&self) -> Option<http::Uri> {
+        self.uri
+            .get_or_init(|| http::Uri::try_from(self.url.as_str()).ok())
+            .clone()
+    }
 }
 
 /// One request as it goes out: what both transports send, and what `build()` hands over as a
@@ -85,7 +160,7 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub(crate) struct Outgoing {
     pub(crate) method: Method,
-    pub(crate) url: Url,
+    pub(crate) url: Held<Address>,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     /// This attempt's own limit; `None`: the transport's default.
@@ -103,7 +178,7 @@ impl Outgoing {
             body,
             timeout,
         } = self;
-        let mut request = reqwest::Request::new(method, url);
+        let mut request = reqwest::Request::new(method, url.into_inner().into_url());
         *request.headers_mut() = headers;
         if let Some(body) = body {
             *request.body_mut() = Some(reqwest::Body::from(body));
@@ -200,14 +275,14 @@ impl Wire {
             Wire::Hyper(hyper) => hyper.send(request).await,
             Wire::Reqwest { client, own } => {
                 // A caller's client may follow redirects: keep the URL to notice one.
-                let sent_to = (!own).then(|| request.url.clone());
+                let sent_to = (!own).then(|| request.url.get().url().clone());
                 match client.execute(request.into_reqwest()).await {
                     Ok(mut response) => Ok(Answer {
                         status: response.status(),
                         headers: std::mem::take(response.headers_mut()),
                         redirected_to: match sent_to {
                             Some(sent) if response.url() != &sent => {
-                                Some((sent, response.url().clone()))
+                                Some(Box::new((sent, response.url().clone())))
                             }
                             _ => None,
                         },
@@ -228,8 +303,8 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     /// The request's URL and the one that answered, when a caller's HTTP client followed a
-    /// redirect.
-    pub(crate) redirected_to: Option<(Url, Url)>,
+    /// redirect (boxed: rare, and the answer is kept in every call's future).
+    pub(crate) redirected_to: Option<Box<(Url, Url)>>,
     body: Body,
 }
 
