@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use supabase_rest::{Client, Count, Transport};
+use supabase_rest::{Client, Count, Error, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -152,4 +152,81 @@ fn a_client_that_names_no_transport_uses_the_environments() {
         .build()
         .unwrap();
     assert_eq!(given.transport(), Transport::Reqwest);
+}
+
+/// A large answer arriving in many pieces (with its `Content-Length`) is read whole, on both
+/// transports: the buffer that gathers it grows with the bytes and stops at the declared size.
+#[tokio::test]
+async fn a_large_answer_in_many_pieces_is_read_whole_on_both_transports() {
+    let rows = 20_000;
+    let body: String = {
+        let one = r#"{"id":12345,"title":"a grant with a longish title","status":"open"}"#;
+        let mut text = String::from("[");
+        for i in 0..rows {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(one);
+        }
+        text.push(']');
+        text
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answer = body.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut seen = Vec::new();
+                while find(&seen, b"\r\n\r\n").is_none() {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                for piece in answer.as_bytes().chunks(50_000) {
+                    if socket.write_all(piece).await.is_err() {
+                        return;
+                    }
+                    let _ = socket.flush().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            });
+        }
+    });
+    for transport in [Transport::Hyper, Transport::Reqwest] {
+        let client = Client::builder(format!("http://{addr}"), "anon-key")
+            .transport(transport)
+            .build()
+            .unwrap();
+        let got = client
+            .from("grants")
+            .select("id,title,status")
+            .await
+            .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+        assert_eq!(got.len(), rows, "{transport:?}");
+        assert_eq!(got[rows - 1]["title"], "a grant with a longish title");
+        // Cut at the cap: the declared size is over it, so the answer is refused.
+        let capped = Client::builder(format!("http://{addr}"), "anon-key")
+            .transport(transport)
+            .max_response_bytes(body.len() - 1)
+            .build()
+            .unwrap();
+        let err = capped.from("grants").select("*").await.unwrap_err();
+        assert!(matches!(err, Error::Decode(_)), "{transport:?}: {err:?}");
+        assert!(
+            std::error::Error::source(&err)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+                .contains("exceeds the limit"),
+            "{transport:?}: {err:?}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ mod hyper;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use url::Url;
@@ -352,8 +352,16 @@ impl Answer {
     }
 
     /// Reads the body chunk by chunk, refusing more than `limit` bytes. A body that arrives in
-    /// one chunk is used as is, without a copy.
+    /// one chunk is used as is, without a copy. A longer one is gathered in one buffer that
+    /// grows as the bytes arrive (doubling, from at most [`INITIAL_BUFFER_LIMIT`]), never past
+    /// its `Content-Length`: the buffer kept (and decoded from) is the body's own size, where
+    /// plain doubling would leave up to half of it unused for as long as the answer lives.
     pub(crate) async fn read_body(&mut self, limit: usize) -> Result<Bytes, Cut> {
+        // Read before any chunk: the transports report what is left to come.
+        let declared = self
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok())
+            .map(|n| n.min(limit));
         let Some(first) = self.chunk().await.map_err(Cut::Failed)? else {
             return Ok(Bytes::new());
         };
@@ -363,24 +371,31 @@ impl Answer {
         let Some(second) = self.chunk().await.map_err(Cut::Failed)? else {
             return Ok(first);
         };
-        let hint = self
-            .content_length()
-            .and_then(|n| usize::try_from(n).ok())
+        let start = declared
             .unwrap_or(first.len() + second.len())
-            .min(limit)
             .min(INITIAL_BUFFER_LIMIT);
-        let mut buf = BytesMut::with_capacity(hint);
+        let mut buf: Vec<u8> = Vec::with_capacity(start.max(first.len() + second.len()));
         buf.extend_from_slice(&first);
         let mut next = Some(second);
         while let Some(chunk) = next {
             if buf.len() + chunk.len() > limit {
                 let room = limit - buf.len();
                 buf.extend_from_slice(&chunk[..room]);
-                return Err(Cut::TooLarge(buf.freeze()));
+                return Err(Cut::TooLarge(Bytes::from(buf)));
+            }
+            let needed = buf.len() + chunk.len();
+            if needed > buf.capacity() {
+                let doubled = buf.capacity().saturating_mul(2).max(needed);
+                let target = match declared {
+                    // The rest as declared, once that is what is left to come.
+                    Some(total) if total >= needed => doubled.min(total),
+                    _ => doubled,
+                };
+                buf.reserve_exact(target - buf.len());
             }
             buf.extend_from_slice(&chunk);
             next = self.chunk().await.map_err(Cut::Failed)?;
         }
-        Ok(buf.freeze())
+        Ok(Bytes::from(buf))
     }
 }

@@ -63,8 +63,23 @@ async function bulk(repeats) {
   }
 }
 
+async function bulkWithRows(repeats) {
+  for (let i = 0; i < repeats; i++) {
+    const { data, error } = await supabase
+      .from('user_interactions')
+      .upsert(rows, { onConflict: 'user_id,grant_id' })
+      .select();
+    if (error) throw new Error(JSON.stringify(error));
+    if (data.length !== rows.length) throw new Error(`expected ${rows.length} rows, got ${data.length}`);
+  }
+}
+
 // Warm up the connection pool and the JIT.
 await concurrent(2000, Number(inFlight));
 await measure('sequential', N, () => sequential(N));
-await measure('in_flight', N, () => concurrent(N, Number(inFlight)));
-await measure('bulk', Number(bulkRepeats), () => bulk(Number(bulkRepeats)));
+await measure('in flight', N, () => concurrent(N, Number(inFlight)));
+console.log(JSON.stringify({ workload: 'rss upserts', cpu_s: 0, wall_s: 0, requests: 0, max_rss_kib: process.resourceUsage().maxRSS }));
+await measure('bulk minimal', Number(bulkRepeats), () => bulk(Number(bulkRepeats)));
+await measure('bulk with representation', Number(bulkRepeats), () => bulkWithRows(Number(bulkRepeats)));
+// Peak resident memory of this node process (KiB on Linux).
+console.log(JSON.stringify({ workload: 'rss bulk', cpu_s: 0, wall_s: 0, requests: 0, max_rss_kib: process.resourceUsage().maxRSS }));

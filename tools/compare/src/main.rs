@@ -1,4 +1,5 @@
-//! PostgREST clients side by side on one loopback workload: this crate, raw reqwest 0.13,
+//! PostgREST clients side by side on one loopback workload: this crate (on its default hyper
+//! transport and on reqwest), raw reqwest 0.13, raw hyper 1 (hyper-util's pooled client),
 //! postgrest-rs (on reqwest 0.11) and, when `node` and `js/node_modules` are present,
 //! supabase-js.
 //!
@@ -9,7 +10,13 @@
 //!
 //! Workloads: `REQUESTS` single-row upserts returning the row (the seed's
 //! `record_user_interaction`), one at a time and `IN_FLIGHT` at a time; one bulk upsert of
-//! `BULK_ROWS` rows, repeated. Every client sends the same request and decodes the same answer.
+//! `BULK_ROWS` rows, repeated, without representation (`return=minimal`, the answer has no
+//! body) and with it (the answer is the rows, decoded). Every client sends the same request and
+//! decodes the same answer (postgrest-rs cannot ask for `return=minimal`: its minimal bulk
+//! carries the rows back, undecoded).
+//!
+//! Peak memory: each Rust client runs the workloads once more in a process of its own
+//! (this binary with `--rss <client>`), which reports its `VmHWM`.
 //!
 //! ```text
 //! cargo run --release --manifest-path tools/compare/Cargo.toml [-- --requests N --rounds R --no-js]
@@ -19,9 +26,13 @@ use std::future::Future;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::StreamExt;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde::{Deserialize, Serialize};
 use supabase_rest::grants::{InteractionAction, NewInteraction, UserInteraction, UsersService};
+use supabase_rest::Transport;
 use uuid::Uuid;
 
 #[path = "../../../benches/common/server.rs"]
@@ -105,16 +116,63 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Ours,
+    OursReqwest,
     Raw,
+    RawHyper,
     Postgrest,
 }
+
+const KINDS: [Kind; 5] = [
+    Kind::Ours,
+    Kind::OursReqwest,
+    Kind::Raw,
+    Kind::RawHyper,
+    Kind::Postgrest,
+];
 
 impl Kind {
     fn name(self) -> &'static str {
         match self {
-            Kind::Ours => "supabase-rest (this crate)",
+            Kind::Ours => "supabase-rest (this crate, hyper transport)",
+            Kind::OursReqwest => "supabase-rest on its reqwest transport",
             Kind::Raw => "raw reqwest 0.13",
+            Kind::RawHyper => "raw hyper 1 (hyper-util pooled client)",
             Kind::Postgrest => "postgrest-rs 1.6 (reqwest 0.11)",
+        }
+    }
+
+    fn arg(self) -> &'static str {
+        match self {
+            Kind::Ours => "ours",
+            Kind::OursReqwest => "ours-reqwest",
+            Kind::Raw => "raw",
+            Kind::RawHyper => "raw-hyper",
+            Kind::Postgrest => "postgrest",
+        }
+    }
+}
+
+/// The workloads, in the order of the table's columns.
+const WORKLOADS: [&str; 4] = [
+    "sequential",
+    "in flight",
+    "bulk minimal",
+    "bulk with representation",
+];
+
+/// A request prepared once, as a careful hand-written client keeps it.
+struct Prepared {
+    url: url::Url,
+    uri: http::Uri,
+    headers: reqwest::header::HeaderMap,
+}
+
+impl Prepared {
+    fn of(req: &reqwest::Request) -> Prepared {
+        Prepared {
+            url: req.url().clone(),
+            uri: http::Uri::try_from(req.url().as_str()).expect("uri"),
+            headers: req.headers().clone(),
         }
     }
 }
@@ -122,24 +180,31 @@ impl Kind {
 struct Clients {
     users: UsersService,
     ours: supabase_rest::Client,
+    users_reqwest: UsersService,
+    ours_reqwest: supabase_rest::Client,
     raw: reqwest::Client,
-    raw_url: url::Url,
-    raw_headers: reqwest::header::HeaderMap,
-    raw_bulk_url: url::Url,
-    raw_bulk_headers: reqwest::header::HeaderMap,
+    hyper: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    one: Prepared,
+    bulk_minimal: Prepared,
+    bulk_rows: Prepared,
     postgrest: postgrest::Postgrest,
     rows: Vec<Row>,
 }
 
 impl Clients {
     fn new(base: &str) -> Clients {
-        let ours = supabase_rest::Client::builder(base, API_KEY)
-            .access_token(JWT)
-            .build()
-            .expect("client");
+        let client_on = |transport| {
+            supabase_rest::Client::builder(base, API_KEY)
+                .access_token(JWT)
+                .transport(transport)
+                .build()
+                .expect("client")
+        };
+        let ours = client_on(Transport::Hyper);
+        let ours_reqwest = client_on(Transport::Reqwest);
         let users = UsersService::new(ours.clone());
         let rows = bulk_rows();
-        // Raw reqwest sends exactly what this crate sends: take URL and headers from a build.
+        // The raw clients send exactly what this crate sends: URL and headers from a build.
         let one = users
             .record_user_interaction(
                 user_id(),
@@ -153,6 +218,13 @@ impl Clients {
             .on_conflict("user_id,grant_id")
             .build()
             .expect("build");
+        let bulk_rows = ours
+            .from("user_interactions")
+            .upsert(&rows)
+            .on_conflict("user_id,grant_id")
+            .select("*")
+            .build()
+            .expect("build");
         let postgrest = postgrest::Postgrest::new(format!("{base}/rest/v1"))
             .schema("public")
             .insert_header("apikey", API_KEY)
@@ -161,34 +233,67 @@ impl Clients {
         Clients {
             users,
             ours,
+            users_reqwest: UsersService::new(ours_reqwest.clone()),
+            ours_reqwest,
             raw: reqwest::Client::new(),
-            raw_url: one.url().clone(),
-            raw_headers: one.headers().clone(),
-            raw_bulk_url: bulk.url().clone(),
-            raw_bulk_headers: bulk.headers().clone(),
+            hyper: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build_http(),
+            one: Prepared::of(&one),
+            bulk_minimal: Prepared::of(&bulk),
+            bulk_rows: Prepared::of(&bulk_rows),
             postgrest,
             rows,
         }
     }
 
+    /// Raw reqwest: the prepared request with `body`; the answer's bytes.
+    async fn raw_send(&self, p: &Prepared, body: Vec<u8>) -> Bytes {
+        let mut req = reqwest::Request::new(reqwest::Method::POST, p.url.clone());
+        *req.headers_mut() = p.headers.clone();
+        *req.body_mut() = Some(body.into());
+        let resp = self.raw.execute(req).await.expect("raw send");
+        assert!(resp.status().is_success(), "{}", resp.status());
+        resp.bytes().await.expect("raw body")
+    }
+
+    /// Raw hyper: the same.
+    async fn hyper_send(&self, p: &Prepared, body: Vec<u8>) -> Bytes {
+        let mut req = http::Request::new(Full::new(Bytes::from(body)));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = p.uri.clone();
+        *req.headers_mut() = p.headers.clone();
+        let resp = self.hyper.request(req).await.expect("hyper send");
+        assert!(resp.status().is_success(), "{}", resp.status());
+        resp.into_body().collect().await.expect("hyper body").to_bytes()
+    }
+
     async fn upsert(&self, kind: Kind, n: u64) -> UserInteraction {
+        let json = || serde_json::to_vec(&row(n)).expect("json");
         match kind {
-            Kind::Ours => self
-                .users
-                .record_user_interaction(
-                    user_id(),
-                    NewInteraction::new(grant_id(n), InteractionAction::Saved),
-                )
-                .await
-                .expect("supabase-rest upsert"),
+            Kind::Ours | Kind::OursReqwest => {
+                let users = if kind == Kind::Ours {
+                    &self.users
+                } else {
+                    &self.users_reqwest
+                };
+                users
+                    .record_user_interaction(
+                        user_id(),
+                        NewInteraction::new(grant_id(n), InteractionAction::Saved),
+                    )
+                    .await
+                    .expect("supabase-rest upsert")
+            }
             Kind::Raw => {
-                let mut req = reqwest::Request::new(reqwest::Method::POST, self.raw_url.clone());
-                *req.headers_mut() = self.raw_headers.clone();
-                *req.body_mut() = Some(serde_json::to_vec(&row(n)).expect("json").into());
-                let resp = self.raw.execute(req).await.expect("raw send");
-                assert!(resp.status().is_success(), "{}", resp.status());
-                let body = resp.bytes().await.expect("raw body");
+                let body = self.raw_send(&self.one, json()).await;
                 serde_json::from_slice(&body).expect("raw decode")
+            }
+            Kind::RawHyper => {
+                let body = self.hyper_send(&self.one, json()).await;
+                serde_json::from_slice(&body).expect("hyper decode")
             }
             Kind::Postgrest => {
                 let body = serde_json::to_string(&row(n)).expect("json");
@@ -209,25 +314,54 @@ impl Clients {
         }
     }
 
-    async fn bulk(&self, kind: Kind) {
-        match kind {
-            Kind::Ours => self
-                .ours
+    fn ours_of(&self, kind: Kind) -> &supabase_rest::Client {
+        if kind == Kind::Ours {
+            &self.ours
+        } else {
+            &self.ours_reqwest
+        }
+    }
+
+    /// One bulk upsert of the rows; with `rows`, the answer is the rows, decoded. Returns how
+    /// many rows came back.
+    async fn bulk(&self, kind: Kind, rows: bool) -> usize {
+        let json = || serde_json::to_vec(&self.rows).expect("json");
+        let decode = |b: &[u8]| {
+            serde_json::from_slice::<Vec<UserInteraction>>(b)
+                .expect("rows")
+                .len()
+        };
+        match (kind, rows) {
+            (Kind::Ours | Kind::OursReqwest, false) => {
+                self.ours_of(kind)
+                    .from("user_interactions")
+                    .upsert(&self.rows)
+                    .on_conflict("user_id,grant_id")
+                    .await
+                    .expect("supabase-rest bulk");
+                0
+            }
+            (Kind::Ours | Kind::OursReqwest, true) => self
+                .ours_of(kind)
                 .from("user_interactions")
                 .upsert(&self.rows)
                 .on_conflict("user_id,grant_id")
+                .select("*")
+                .returns::<UserInteraction>()
                 .await
-                .expect("supabase-rest bulk"),
-            Kind::Raw => {
-                let mut req =
-                    reqwest::Request::new(reqwest::Method::POST, self.raw_bulk_url.clone());
-                *req.headers_mut() = self.raw_bulk_headers.clone();
-                *req.body_mut() = Some(serde_json::to_vec(&self.rows).expect("json").into());
-                let resp = self.raw.execute(req).await.expect("raw bulk");
-                assert!(resp.status().is_success(), "{}", resp.status());
-                resp.bytes().await.expect("raw bulk body");
+                .expect("supabase-rest bulk rows")
+                .len(),
+            (Kind::Raw, false) => {
+                self.raw_send(&self.bulk_minimal, json()).await;
+                0
             }
-            Kind::Postgrest => {
+            (Kind::Raw, true) => decode(&self.raw_send(&self.bulk_rows, json()).await),
+            (Kind::RawHyper, false) => {
+                self.hyper_send(&self.bulk_minimal, json()).await;
+                0
+            }
+            (Kind::RawHyper, true) => decode(&self.hyper_send(&self.bulk_rows, json()).await),
+            (Kind::Postgrest, _) => {
                 let body = serde_json::to_string(&self.rows).expect("json");
                 let resp = self
                     .postgrest
@@ -238,7 +372,35 @@ impl Clients {
                     .await
                     .expect("postgrest bulk");
                 assert!(resp.status().is_success(), "{}", resp.status());
-                resp.bytes().await.expect("postgrest bulk body");
+                let body = resp.bytes().await.expect("postgrest bulk body");
+                if rows {
+                    decode(&body)
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// One run of workload `w` for `kind`: its cost, per 10,000 requests or per bulk request.
+    fn run(&self, rt: &tokio::runtime::Runtime, kind: Kind, w: usize, requests: u64) -> Cost {
+        match w {
+            0 => measure(|| rt.block_on(drive(requests, 1, |n| self.upsert(kind, n)))),
+            1 => measure(|| rt.block_on(drive(requests, IN_FLIGHT, |n| self.upsert(kind, n)))),
+            _ => {
+                let with_rows = w == 3;
+                let c = measure(|| {
+                    rt.block_on(async {
+                        for _ in 0..BULK_REPEATS {
+                            let n = self.bulk(kind, with_rows).await;
+                            assert_eq!(n, if with_rows { BULK_ROWS } else { 0 });
+                        }
+                    })
+                });
+                Cost {
+                    cpu: c.cpu / BULK_REPEATS as f64,
+                    wall: c.wall / BULK_REPEATS as f64,
+                }
             }
         }
     }
@@ -275,12 +437,48 @@ fn measure(f: impl FnOnce()) -> Cost {
     }
 }
 
-/// Medians over rounds of: sequential, in-flight, bulk (per bulk request).
-#[derive(Debug, Clone, Copy, Default)]
-struct Result3 {
-    sequential: Cost,
-    in_flight: Cost,
-    bulk: Cost,
+/// Peak resident memory of this process (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `--rss <client> <server-addr> <requests> <upserts|bulk>`: those workloads once for one
+/// client, in this process alone; prints its peak RSS in KiB.
+fn rss_child(kind: &str, addr: &str, requests: u64, phase: &str) {
+    let kind = KINDS
+        .into_iter()
+        .find(|k| k.arg() == kind)
+        .expect("client name");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let clients = Clients::new(&format!("http://{addr}"));
+    let workloads = if phase == "bulk" { 2..4 } else { 0..2 };
+    for w in workloads {
+        clients.run(&rt, kind, w, requests);
+    }
+    println!("{}", peak_rss_kib());
+}
+
+/// Peak RSS (KiB) of `kind` running the upserts, then of it running the bulk upserts, each in
+/// a fresh process.
+fn rss_of(kind: Kind, addr: &str, requests: u64) -> [Option<u64>; 2] {
+    ["upserts", "bulk"].map(|phase| {
+        let exe = std::env::current_exe().ok()?;
+        let out = Command::new(exe)
+            .args(["--rss", kind.arg(), addr, &requests.to_string(), phase])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,9 +487,12 @@ struct JsLine {
     cpu_s: f64,
     wall_s: f64,
     requests: f64,
+    #[serde(default)]
+    max_rss_kib: Option<u64>,
 }
 
-fn run_js(url: &str, requests: u64, rounds: usize) -> Option<Result3> {
+/// supabase-js: per workload, the medians over `rounds` node runs; and its peak RSS.
+fn run_js(url: &str, requests: u64, rounds: usize) -> Option<(Vec<Cost>, [Option<u64>; 2])> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     if !dir.join("node_modules/@supabase/supabase-js").exists() {
         eprintln!(
@@ -300,9 +501,8 @@ fn run_js(url: &str, requests: u64, rounds: usize) -> Option<Result3> {
         );
         return None;
     }
-    let mut seq = (Vec::new(), Vec::new());
-    let mut fly = (Vec::new(), Vec::new());
-    let mut bulk = (Vec::new(), Vec::new());
+    let mut samples: Vec<(Vec<f64>, Vec<f64>)> = vec![Default::default(); WORKLOADS.len()];
+    let mut rss = [Vec::new(), Vec::new()];
     for round in 0..rounds {
         let out = Command::new("node")
             .current_dir(&dir)
@@ -334,38 +534,53 @@ fn run_js(url: &str, requests: u64, rounds: usize) -> Option<Result3> {
             let Ok(l) = serde_json::from_str::<JsLine>(line) else {
                 continue;
             };
-            // Per 10,000 requests (sequential, in flight) or per bulk request.
-            let scale = match l.workload.as_str() {
-                "bulk" => 1.0 / l.requests,
-                _ => requests as f64 / l.requests,
+            if let Some(kib) = l.max_rss_kib {
+                let phase = usize::from(l.workload != "rss upserts");
+                rss[phase].push(kib as f64);
+                continue;
+            }
+            let Some(w) = WORKLOADS.iter().position(|w| *w == l.workload) else {
+                continue;
             };
-            let target = match l.workload.as_str() {
-                "sequential" => &mut seq,
-                "in_flight" => &mut fly,
-                _ => &mut bulk,
+            // Per `requests` upserts (sequential, in flight) or per bulk request.
+            let scale = if w >= 2 {
+                1.0 / l.requests
+            } else {
+                requests as f64 / l.requests
             };
-            target.0.push(l.cpu_s * scale);
-            target.1.push(l.wall_s * scale);
+            samples[w].0.push(l.cpu_s * scale);
+            samples[w].1.push(l.wall_s * scale);
         }
     }
-    let cost = |(c, w): (Vec<f64>, Vec<f64>)| Cost {
-        cpu: median(c),
-        wall: median(w),
-    };
-    Some(Result3 {
-        sequential: cost(seq),
-        in_flight: cost(fly),
-        bulk: cost(bulk),
-    })
+    let costs = samples
+        .into_iter()
+        .map(|(c, w)| Cost {
+            cpu: median(c),
+            wall: median(w),
+        })
+        .collect();
+    let rss = rss.map(|v| (!v.is_empty()).then(|| median(v) as u64));
+    Some((costs, rss))
 }
 
 fn main() {
     server::serve_if_child();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("--rss") {
+        let requests = argv.get(3).and_then(|v| v.parse().ok()).unwrap_or(10_000);
+        rss_child(
+            &argv[1],
+            &argv[2],
+            requests,
+            argv.get(4).map_or("upserts", String::as_str),
+        );
+        return;
+    }
 
     let mut requests: u64 = 10_000;
     let mut rounds: usize = 11;
     let mut js = true;
-    let mut args = std::env::args().skip(1);
+    let mut args = argv.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--requests" => requests = args.next().and_then(|v| v.parse().ok()).unwrap_or(requests),
@@ -379,115 +594,133 @@ fn main() {
     }
 
     let server = server::ServerProcess::start().expect("start the loopback server");
-    let base = format!("http://{}", server.addr);
+    let addr = server.addr.to_string();
+    let base = format!("http://{addr}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let clients = Clients::new(&base);
-    let kinds = [Kind::Ours, Kind::Raw, Kind::Postgrest];
 
     // Same answer from every client; warm pools (IN_FLIGHT connections each).
     rt.block_on(async {
         let expected = clients.upsert(Kind::Raw, 1).await;
-        for kind in kinds {
+        for kind in KINDS {
             assert_eq!(clients.upsert(kind, 1).await, expected, "{}", kind.name());
             drive(1_000, IN_FLIGHT, |n| clients.upsert(kind, n)).await;
-            clients.bulk(kind).await;
+            clients.bulk(kind, false).await;
+            assert_eq!(clients.bulk(kind, true).await, BULK_ROWS, "{}", kind.name());
         }
     });
 
-    let mut samples: Vec<[(Vec<f64>, Vec<f64>); 3]> =
-        kinds.iter().map(|_| Default::default()).collect();
+    // samples[kind][workload] = (cpu per round, wall per round)
+    let mut samples: Vec<Vec<(Vec<f64>, Vec<f64>)>> = KINDS
+        .iter()
+        .map(|_| vec![Default::default(); WORKLOADS.len()])
+        .collect();
     for round in 0..rounds {
         // Rotate the order every round so that drift hits every client alike.
-        for i in 0..kinds.len() {
-            let at = (i + round) % kinds.len();
-            let kind = kinds[at];
-            let seq = measure(|| rt.block_on(drive(requests, 1, |n| clients.upsert(kind, n))));
-            let fly =
-                measure(|| rt.block_on(drive(requests, IN_FLIGHT, |n| clients.upsert(kind, n))));
-            let bulk = measure(|| {
-                rt.block_on(async {
-                    for _ in 0..BULK_REPEATS {
-                        clients.bulk(kind).await;
-                    }
-                })
-            });
-            let s = &mut samples[at];
-            for (slot, cost, per) in [
-                (0, seq, 1.0),
-                (1, fly, 1.0),
-                (2, bulk, 1.0 / BULK_REPEATS as f64),
-            ] {
-                s[slot].0.push(cost.cpu * per);
-                s[slot].1.push(cost.wall * per);
+        for i in 0..KINDS.len() {
+            let at = (i + round) % KINDS.len();
+            for (w, slot) in samples[at].iter_mut().enumerate() {
+                let c = clients.run(&rt, KINDS[at], w, requests);
+                slot.0.push(c.cpu);
+                slot.1.push(c.wall);
             }
         }
+        eprintln!("round {} of {rounds} done", round + 1);
     }
-    // The Rust clients run in the same rounds: their ratio to raw reqwest is the median of the
-    // per-round ratios, so that drift of this shared machine between rounds cancels out.
-    let raw_at = kinds.iter().position(|k| *k == Kind::Raw).expect("raw");
-    let paired: Vec<[f64; 3]> = samples
+    let rss: Vec<[Option<u64>; 2]> = KINDS
         .iter()
-        .map(|s| {
-            std::array::from_fn(|slot| {
-                let per_round = s[slot]
-                    .0
-                    .iter()
-                    .zip(&samples[raw_at][slot].0)
-                    .map(|(ours, raw)| ours / raw)
-                    .collect();
-                median(per_round)
-            })
-        })
+        .map(|k| rss_of(*k, &addr, requests))
         .collect();
-    let mut results: Vec<(String, Result3)> = kinds
+
+    // The Rust clients run in the same rounds: a ratio is the median of the per-round ratios,
+    // so that drift of this shared machine between rounds cancels out.
+    let at = |kind: Kind| KINDS.iter().position(|k| *k == kind).expect("kind");
+    let (raw_at, hyper_at) = (at(Kind::Raw), at(Kind::RawHyper));
+    let per_round = |a: usize, b: usize, w: usize| {
+        median(
+            samples[a][w]
+                .0
+                .iter()
+                .zip(&samples[b][w].0)
+                .map(|(x, y)| x / y)
+                .collect(),
+        )
+    };
+    struct Line {
+        name: String,
+        costs: Vec<Cost>,
+        ratios: Vec<f64>,
+        to_hyper: Vec<f64>,
+        rss: [Option<u64>; 2],
+    }
+    let mut lines: Vec<Line> = KINDS
         .iter()
-        .zip(samples)
-        .map(|(kind, s)| {
-            let [a, b, c] = s.map(|(cpu, wall)| Cost {
-                cpu: median(cpu),
-                wall: median(wall),
-            });
-            (
-                kind.name().to_owned(),
-                Result3 {
-                    sequential: a,
-                    in_flight: b,
-                    bulk: c,
-                },
-            )
+        .enumerate()
+        .map(|(k, kind)| Line {
+            name: kind.name().to_owned(),
+            costs: samples[k]
+                .iter()
+                .map(|(c, w)| Cost {
+                    cpu: median(c.clone()),
+                    wall: median(w.clone()),
+                })
+                .collect(),
+            ratios: (0..WORKLOADS.len()).map(|w| per_round(k, raw_at, w)).collect(),
+            to_hyper: (0..WORKLOADS.len())
+                .map(|w| per_round(k, hyper_at, w))
+                .collect(),
+            rss: rss[k],
         })
         .collect();
     if js {
-        if let Some(r) = run_js(&base, requests, rounds.min(3)) {
-            results.push(("supabase-js (node)".to_owned(), r));
+        if let Some((costs, js_rss)) = run_js(&base, requests, rounds.min(3)) {
+            let raw = &lines[raw_at].costs;
+            let hyper = &lines[hyper_at].costs;
+            lines.push(Line {
+                name: "supabase-js (node)".to_owned(),
+                ratios: costs.iter().zip(raw).map(|(c, r)| c.cpu / r.cpu).collect(),
+                to_hyper: costs.iter().zip(hyper).map(|(c, r)| c.cpu / r.cpu).collect(),
+                costs,
+                rss: js_rss,
+            });
         }
     }
     drop(server);
 
-    let raw = results[raw_at].1;
     println!(
-        "{requests} single-row upserts returning the row (sequential, then {IN_FLIGHT} in flight); one bulk upsert of {BULK_ROWS} rows (x{BULK_REPEATS}). Client CPU seconds, medians of {rounds} rounds; ratio = CPU / raw reqwest's (Rust clients: median of per-round ratios; node: ratio of medians).\n"
+        "{requests} single-row upserts returning the row (sequential, then {IN_FLIGHT} in flight); one bulk upsert of {BULK_ROWS} rows (x{BULK_REPEATS}), without and with representation. Client CPU per workload (s for the upserts, ms per bulk request), medians of {rounds} rounds; ratio = CPU / raw reqwest's (Rust clients: median of per-round ratios; node: ratio of medians), [in brackets: / raw hyper's]. Peak RSS: the client alone in a process of its own, the upserts once (then, in another, the bulk upserts once).\n"
     );
-    println!("| client | sequential: CPU s | req/s | ratio | {IN_FLIGHT} in flight: CPU s | req/s | ratio | bulk {BULK_ROWS}: CPU ms | ms | ratio |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (i, (name, r)) in results.iter().enumerate() {
-        let ratio = |slot: usize, ours: f64, floor: f64| {
-            paired.get(i).map_or(ours / floor, |p| p[slot])
+    println!("| client | sequential: CPU s | req/s | ratio | {IN_FLIGHT} in flight: CPU s | req/s | ratio | bulk minimal: CPU ms | ratio | bulk rows: CPU ms | ratio | peak RSS, upserts: MiB | ratio | peak RSS, bulk: MiB | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let raw_rss = lines[raw_at].rss;
+    for l in &lines {
+        let r = |w: usize| format!("{:.2} [{:.2}]", l.ratios[w], l.to_hyper[w]);
+        let rss = |phase: usize| match (l.rss[phase], raw_rss[phase]) {
+            (Some(x), Some(y)) => format!(
+                "{:.1} | {:.2}",
+                x as f64 / 1024.0,
+                x as f64 / y as f64
+            ),
+            _ => "? | ?".to_owned(),
         };
         println!(
-            "| {name} | {:.3} | {:.0} | {:.2} | {:.3} | {:.0} | {:.2} | {:.1} | {:.1} | {:.2} |",
-            r.sequential.cpu,
-            requests as f64 / r.sequential.wall,
-            ratio(0, r.sequential.cpu, raw.sequential.cpu),
-            r.in_flight.cpu,
-            requests as f64 / r.in_flight.wall,
-            ratio(1, r.in_flight.cpu, raw.in_flight.cpu),
-            r.bulk.cpu * 1e3,
-            r.bulk.wall * 1e3,
-            ratio(2, r.bulk.cpu, raw.bulk.cpu),
+            "| {} | {:.3} | {:.0} | {} | {:.3} | {:.0} | {} | {:.1} | {} | {:.1} | {} | {} | {} |",
+            l.name,
+            l.costs[0].cpu,
+            requests as f64 / l.costs[0].wall,
+            r(0),
+            l.costs[1].cpu,
+            requests as f64 / l.costs[1].wall,
+            r(1),
+            l.costs[2].cpu * 1e3,
+            r(2),
+            l.costs[3].cpu * 1e3,
+            r(3),
+            rss(0),
+            rss(1),
         );
     }
 }
