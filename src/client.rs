@@ -64,7 +64,7 @@ pub struct Client {
 }
 
 pub(crate) struct ClientInner {
-    /// The transport: the client's own (hyper, or reqwest under `native-tls` or a proxy) or a
+    /// The transport: the client's own (hyper, or reqwest under `native-tls` or on request) or a
     /// caller's `reqwest::Client`.
     pub(crate) wire: Wire,
     /// Base URL, headers, schema and timeout every request starts from.
@@ -457,9 +457,8 @@ impl ClientBuilder {
     /// The HTTP implementation of the client's own transport (ignored when
     /// [`http_client`](Self::http_client) gives one). Without this call:
     /// `SUPABASE_REST_TRANSPORT` (`hyper` or `reqwest`) when set, else [`Transport::Reqwest`]
-    /// when a proxy is set in the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`) or
     /// without the `rustls` feature, else [`Transport::Hyper`]. Both send the same bytes and
-    /// follow the same settings.
+    /// follow the same settings, the environment's proxies included.
     ///
     /// ```
     /// use supabase_rest::{Client, Transport};

@@ -125,25 +125,13 @@ async fn hyper_and_reqwest_send_the_same_bytes() {
 }
 
 /// The test command runs the suite once per transport through `SUPABASE_REST_TRANSPORT`: a
-/// client that names none must use the one the environment names (else hyper, or reqwest
-/// when a proxy is set), or the second run would test the first transport again.
+/// client that names none must use the one the environment names (else hyper), or the second
+/// run would test the first transport again.
 #[test]
 fn a_client_that_names_no_transport_uses_the_environments() {
     let client = Client::new("http://localhost:3000", "anon-key").unwrap();
-    let proxied = [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ]
-    .iter()
-    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
     let expected = match std::env::var("SUPABASE_REST_TRANSPORT").as_deref() {
         Ok("reqwest") => Transport::Reqwest,
-        Ok("hyper") => Transport::Hyper,
-        _ if proxied => Transport::Reqwest,
         _ => Transport::Hyper,
     };
     assert_eq!(client.transport(), expected);

@@ -3,10 +3,9 @@
 //!
 //! What reqwest's stack did and this does too: connection pooling with keep-alive (idle
 //! connections closed after 90 s), HTTP/2 when the server offers it by ALPN, connect, read and
-//! total timeouts, TCP_NODELAY. What it leaves out on purpose: following redirects (PostgREST
-//! never redirects, and following would hand the `apikey` header to another host), cookies,
-//! decompression (the client asks for none). A proxy from the environment makes the client
-//! use reqwest instead (`client.rs`).
+//! total timeouts, TCP_NODELAY, proxies from the environment (`wire/proxy.rs`). What it leaves
+//! out on purpose: following redirects (PostgREST never redirects, and following would hand the
+//! `apikey` header to another host), cookies, decompression (the client asks for none).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,11 +22,14 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::error::{Cause, Stage};
+use crate::wire::proxy::{self, ProxyConnector};
 use crate::wire::{Address, Answer, Body, Failure, Held, Outgoing, Settings};
 
 /// The client's own connection pool.
 pub(crate) struct HyperWire {
     pool: Pool,
+    /// The environment's proxy rules (for `Proxy-Authorization` on plain-http requests).
+    proxies: Option<Arc<hyper_util::client::proxy::matcher::Matcher>>,
     read_timeout: Duration,
     connect_timeout: Duration,
     timeout: Duration,
@@ -48,21 +50,38 @@ impl HyperWire {
         // A client talks to one project, so one scheme: a plain `http` one (local development,
         // a private network) needs no TLS at all, and its pool skips the TLS connector's clone
         // on every request.
-        let pool = if settings.tls {
-            let tls = tls_config(&settings.roots)?;
-            tcp.enforce_http(false);
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        let proxies = proxy::from_env();
+        let https = |tls| {
+            hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
                 .https_only()
                 .enable_http1()
                 .enable_http2()
-                .wrap_connector(tcp);
-            Pool::Tls(builder.build(connector))
-        } else {
-            Pool::Plain(builder.build(tcp))
+        };
+        let pool = match (settings.tls, &proxies) {
+            (true, None) => {
+                tcp.enforce_http(false);
+                Pool::Tls(builder.build(https(tls_config(&settings.roots)?).wrap_connector(tcp)))
+            }
+            (false, None) => Pool::Plain(builder.build(tcp)),
+            (tls, Some(rules)) => {
+                // The proxy connector hands the TLS layer a tunnel, or a plain connection.
+                tcp.enforce_http(false);
+                let connector = ProxyConnector {
+                    tcp,
+                    rules: Arc::clone(rules),
+                };
+                if tls {
+                    let tls = tls_config(&settings.roots)?;
+                    Pool::ProxiedTls(builder.build(https(tls).wrap_connector(connector)))
+                } else {
+                    Pool::ProxiedPlain(builder.build(connector))
+                }
+            }
         };
         Ok(HyperWire {
             pool,
+            proxies,
             read_timeout: settings.read_timeout,
             connect_timeout: settings.connect_timeout,
             timeout: settings.timeout,
@@ -99,9 +118,17 @@ impl HyperWire {
         *req.uri_mut() = uri;
         *req.headers_mut() = headers;
         let head_by = deadline.min(now + self.connect_timeout + self.read_timeout);
+        if let Some(rules) = &self.proxies {
+            if let Some(value) = proxy::authorization(rules, req.uri()) {
+                req.headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, value);
+            }
+        }
         let pending = match &self.pool {
             Pool::Plain(client) => client.request(req),
             Pool::Tls(client) => client.request(req),
+            Pool::ProxiedPlain(client) => client.request(req),
+            Pool::ProxiedTls(client) => client.request(req),
         };
         let response = match tokio::time::timeout_at(head_by, pending).await {
             Ok(Ok(response)) => response,
@@ -138,10 +165,12 @@ impl HyperWire {
     }
 }
 
-/// Connections of one scheme.
+/// Connections of one scheme, direct or as the environment's proxy rules say.
 enum Pool {
     Plain(Client<HttpConnector, Full<Bytes>>),
     Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    ProxiedPlain(Client<ProxyConnector, Full<Bytes>>),
+    ProxiedTls(Client<HttpsConnector<ProxyConnector>, Full<Bytes>>),
 }
 
 /// An answer's body being read: each chunk within the read timeout, all of it within the

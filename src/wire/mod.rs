@@ -9,8 +9,12 @@
 
 #[cfg(feature = "rustls")]
 mod hyper;
+#[cfg(feature = "rustls")]
+mod proxy;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+#[cfg(feature = "rustls")]
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,18 +32,19 @@ use crate::error::{Cause, Error, Result};
 #[non_exhaustive]
 pub enum Transport {
     /// hyper's pooled client, set up by this crate: about a quarter less CPU per request than
-    /// reqwest's stack. The default with the `rustls` feature (unless a proxy is set in the
-    /// environment). It does not use proxies.
+    /// reqwest's stack. The default with the `rustls` feature. It honours `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl and reqwest do (`http://` proxies:
+    /// `CONNECT` tunnels for https, absolute-form requests for plain http).
     Hyper,
     /// A reqwest client with the same settings (timeouts, no redirects, extra root
-    /// certificates), and reqwest's proxy support (`HTTPS_PROXY`, `NO_PROXY`, ...).
+    /// certificates, the environment's proxies).
     Reqwest,
 }
 
 impl Transport {
     /// The transport of a client that names none: `SUPABASE_REST_TRANSPORT` (`hyper` or
-    /// `reqwest`) when set; else reqwest when a proxy is set in the environment (it honours
-    /// it) or without the `rustls` feature (the hyper transport's TLS); else hyper.
+    /// `reqwest`) when set; else reqwest without the `rustls` feature (the hyper transport's
+    /// TLS); else hyper.
     pub(crate) fn default_for_environment() -> Result<Transport> {
         match std::env::var("SUPABASE_REST_TRANSPORT") {
             Ok(v) if v.eq_ignore_ascii_case("hyper") => return Ok(Transport::Hyper),
@@ -51,17 +56,7 @@ impl Transport {
             }
             _ => {}
         }
-        let proxied = [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-        if proxied || cfg!(not(feature = "rustls")) {
+        if cfg!(not(feature = "rustls")) {
             Ok(Transport::Reqwest)
         } else {
             Ok(Transport::Hyper)
