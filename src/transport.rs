@@ -143,7 +143,7 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
     loop {
         // In a block of its own, so that the request's storage is not kept across the await
         // (the future is allocated at its largest size on every call).
-        let pending = {
+        let request = {
             let renewal_left = source.is_some() && !renewed;
             let next = if retry < run.policy.max_retries || renewal_left {
                 run.prepared.as_ref().map(Prepared::request)
@@ -171,9 +171,12 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     span.record("attempt", retry);
                 }
             }
-            run.client.inner.wire.send(request)
+            request
         };
-        let outcome = attempt(pending, &run.method, run.client.inner.max_response_bytes).await;
+        // The exchange's future is made inside `attempt`'s own: passed in as an argument, it
+        // would be copied once more (a few KiB on every call).
+        let inner = &run.client.inner;
+        let outcome = attempt(&inner.wire, request, &run.method, inner.max_response_bytes).await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
@@ -246,11 +249,12 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
 /// One attempt: the answer's head, a redirect refused (or reported, when a caller's HTTP
 /// client followed it), the body read within its cap.
 async fn attempt(
-    pending: impl Future<Output = std::result::Result<crate::wire::Answer, Failure>>,
+    wire: &crate::wire::Wire,
+    request: crate::wire::Outgoing,
     method: &reqwest::Method,
     limit: usize,
 ) -> Attempt {
-    let mut answer = match pending.await {
+    let mut answer = match wire.send(request).await {
         Ok(a) => a,
         Err(Failure { cause, url }) => {
             return Attempt::Failed(transport(cause, method, url.as_ref()), None)
