@@ -194,32 +194,20 @@ fn main() {
     };
     for (name, in_flight) in [("sequential", 1), ("64 in flight", 64)] {
         let mut walls: [Vec<f64>; 4] = Default::default();
-        let [w0, w1, w2, w3] = &mut walls;
-        let cpu = |walls: &mut Vec<f64>, cost: common::Cost| {
-            walls.push(cost.wall.as_secs_f64());
+        let costs = rotated(rounds, 4, |side| {
+            let (cost, ()) = measure(|| {
+                rt.block_on(async {
+                    match side {
+                        0 => drive(count, in_flight, |n| clients.ours(n)).await,
+                        1 => drive(count, in_flight, |n| clients.ours_reqwest(n)).await,
+                        2 => drive(count, in_flight, |n| clients.raw(n)).await,
+                        _ => drive(count, in_flight, |n| clients.raw_hyper(n)).await,
+                    }
+                })
+            });
+            walls[side].push(cost.wall.as_secs_f64());
             cost.cpu.as_secs_f64()
-        };
-        let costs = rotated(
-            rounds,
-            &mut [
-                &mut || {
-                    let run = || rt.block_on(drive(count, in_flight, |n| clients.ours(n)));
-                    cpu(w0, measure(run).0)
-                },
-                &mut || {
-                    let run = || rt.block_on(drive(count, in_flight, |n| clients.ours_reqwest(n)));
-                    cpu(w1, measure(run).0)
-                },
-                &mut || {
-                    let run = || rt.block_on(drive(count, in_flight, |n| clients.raw(n)));
-                    cpu(w2, measure(run).0)
-                },
-                &mut || {
-                    let run = || rt.block_on(drive(count, in_flight, |n| clients.raw_hyper(n)));
-                    cpu(w3, measure(run).0)
-                },
-            ],
-        );
+        });
         let [ours, ours_reqwest, raw, raw_hyper] = &costs[..] else {
             unreachable!("four sides")
         };

@@ -266,15 +266,15 @@ pub fn paired(
     }
 }
 
-/// Runs every side once per round, in an order that rotates from round to round (so drift on a
-/// noisy machine hits all sides alike), and returns each side's costs, round by round.
-pub fn rotated(rounds: usize, sides: &mut [&mut dyn FnMut() -> f64]) -> Vec<Vec<f64>> {
-    let n = sides.len();
-    let mut costs = vec![Vec::with_capacity(rounds); n];
+/// Runs each of `sides` sides once per round (`run(side)` returns its cost), in an order that
+/// rotates from round to round (so drift on a noisy machine hits all sides alike), and returns
+/// each side's costs, round by round.
+pub fn rotated(rounds: usize, sides: usize, mut run: impl FnMut(usize) -> f64) -> Vec<Vec<f64>> {
+    let mut costs = vec![Vec::with_capacity(rounds); sides];
     for round in 0..rounds {
-        for k in 0..n {
-            let side = (round + k) % n;
-            costs[side].push(sides[side]());
+        for k in 0..sides {
+            let side = (round + k) % sides;
+            costs[side].push(run(side));
         }
     }
     costs
