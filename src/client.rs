@@ -417,7 +417,10 @@ impl ClientBuilder {
 
     /// Longest silence while waiting for or reading an answer; default
     /// [`DEFAULT_READ_TIMEOUT`]. Applies to the client's own HTTP client, not to one given
-    /// with [`ClientBuilder::http_client`].
+    /// with [`ClientBuilder::http_client`]. On the hyper transport the answer's head must come
+    /// within the connect and read timeouts together (counted from sending, connecting
+    /// included), and each later piece of the body within the read timeout; reqwest counts
+    /// the read timeout from each read.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self

@@ -234,7 +234,7 @@
 //! ([`Transport::Hyper`]): HTTP/1.1 keep-alive, HTTP/2 by ALPN, rustls with the platform's
 //! certificate store, the connect, read and total timeouts, no redirects followed, and the
 //! environment's proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, as curl reads
-//! them; `http://` proxies). It costs about a quarter less CPU per request than reqwest's
+//! them; `http://` proxies). It costs about a fifth less CPU per request than reqwest's
 //! stack. reqwest is used instead ([`Transport::Reqwest`]) for a caller's
 //! [`ClientBuilder::http_client`], with the `native-tls` feature, or when asked with
 //! [`ClientBuilder::transport`] or `SUPABASE_REST_TRANSPORT=reqwest`. Both send the same bytes

@@ -31,7 +31,7 @@ use crate::error::{Cause, Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Transport {
-    /// hyper's pooled client, set up by this crate: about a quarter less CPU per request than
+    /// hyper's pooled client, set up by this crate: about a fifth less CPU per request than
     /// reqwest's stack. The default with the `rustls` feature. It honours `HTTPS_PROXY`,
     /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` as curl and reqwest do (`http://` proxies:
     /// `CONNECT` tunnels for https, absolute-form requests for plain http).
