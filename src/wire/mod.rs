@@ -1,8 +1,9 @@
 //! The HTTP exchange itself: one request out, its answer's head, then its body read with a cap.
 //!
 //! Two transports sit behind [`Wire`]: the client's own, on hyper's pooled client
-//! (`wire/hyper.rs`, the default with the `rustls` feature), and reqwest (a caller's
-//! `reqwest::Client`, or the client's own under `native-tls` or a proxy from the environment).
+//! (`wire/hyper.rs`, with the environment's proxies in `wire/proxy.rs`; the default with the
+//! `rustls` feature), and reqwest (a caller's `reqwest::Client`, or the client's own under
+//! `native-tls` or on request).
 //! Both take the same [`Outgoing`] request, which is what `build()` turns into a
 //! `reqwest::Request` too, so both put the same bytes on the wire. Nothing here knows about
 //! PostgREST, retries or decoding: `transport.rs` does.
