@@ -543,6 +543,8 @@ pub(crate) enum Stage {
     Setup,
     /// Connecting (TCP or TLS): nothing was sent.
     Connect,
+    /// The connect timeout passed: nothing was sent.
+    ConnectTimeout,
     /// Sending the request or waiting for the answer's head: it may have reached the server.
     Send,
     /// Reading the answer's body: the answer was cut off.
@@ -566,14 +568,14 @@ impl Cause {
     fn is_connect(&self) -> bool {
         match self {
             Cause::Reqwest(e) => e.is_connect(),
-            Cause::Wire { stage, .. } => *stage == Stage::Connect,
+            Cause::Wire { stage, .. } => matches!(stage, Stage::Connect | Stage::ConnectTimeout),
         }
     }
 
     pub(crate) fn is_timeout(&self) -> bool {
         match self {
             Cause::Reqwest(e) => e.is_timeout(),
-            Cause::Wire { stage, .. } => *stage == Stage::Timeout,
+            Cause::Wire { stage, .. } => matches!(stage, Stage::Timeout | Stage::ConnectTimeout),
         }
     }
 

@@ -256,3 +256,49 @@ async fn empty_table_name_is_rejected_before_sending() {
     assert_eq!(req.url().path(), "/rest/v1/a.b%20%22c%22");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A server whose accept queue is full drops new connection attempts, so connecting hangs
+/// until the connect timeout: both transports report a timeout while connecting (nothing was
+/// sent, so it is safe to retry and cannot have been applied).
+#[tokio::test]
+async fn a_connect_timeout_is_a_timeout_before_anything_was_sent_on_both_transports() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let listener = socket.listen(1).unwrap();
+    // Fill the accept queue (never accepted): later connection attempts get no answer.
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            _ => break,
+        }
+    }
+    for transport in [
+        supabase_rest::Transport::Hyper,
+        supabase_rest::Transport::Reqwest,
+    ] {
+        let client = Client::builder(format!("http://{addr}"), "anon-key")
+            .transport(transport)
+            .connect_timeout(Duration::from_millis(200))
+            .retry(supabase_rest::RetryPolicy::none())
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = client.from("t").select("*").await.unwrap_err();
+        assert!(err.is_timeout(), "{transport:?}: {err:?}");
+        assert!(err.is_connect(), "{transport:?}: {err:?}");
+        assert!(err.is_retryable(), "{transport:?}: {err:?}");
+        assert!(!err.may_have_been_applied(), "{transport:?}: {err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{transport:?}: the connect timeout bounds the wait"
+        );
+    }
+    drop((listener, fillers));
+}

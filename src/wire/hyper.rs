@@ -133,10 +133,13 @@ impl HyperWire {
         let response = match tokio::time::timeout_at(head_by, pending).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
-                let stage = if e.is_connect() {
-                    Stage::Connect
-                } else {
+                let stage = if !e.is_connect() {
                     Stage::Send
+                } else if timed_out(&e) {
+                    // As reqwest reports it: a timeout (`is_timeout`) while connecting.
+                    Stage::ConnectTimeout
+                } else {
+                    Stage::Connect
                 };
                 return Err(Failure {
                     cause: Cause::wire(stage, e),
@@ -218,6 +221,20 @@ impl HyperBody {
             }
         }
     }
+}
+
+/// The connector gave up after the connect timeout (an I/O `TimedOut` in the error's chain).
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// rustls with aws-lc-rs (the provider reqwest uses too, so one is compiled), the platform's
