@@ -266,9 +266,10 @@ async fn a_connect_timeout_is_a_timeout_before_anything_was_sent_on_both_transpo
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = socket.local_addr().unwrap();
     let listener = socket.listen(1).unwrap();
-    // Fill the accept queue (never accepted): later connection attempts get no answer.
+    // Fill the accept queue (never accepted) until a connection attempt gets no answer.
     let mut fillers = Vec::new();
-    for _ in 0..8 {
+    let mut full = false;
+    for _ in 0..256 {
         match tokio::time::timeout(
             Duration::from_millis(100),
             tokio::net::TcpStream::connect(addr),
@@ -276,9 +277,14 @@ async fn a_connect_timeout_is_a_timeout_before_anything_was_sent_on_both_transpo
         .await
         {
             Ok(Ok(stream)) => fillers.push(stream),
-            _ => break,
+            Ok(Err(e)) => panic!("connecting to the listener failed: {e}"),
+            Err(_) => {
+                full = true;
+                break;
+            }
         }
     }
+    assert!(full, "the accept queue did not fill up");
     for transport in [
         supabase_rest::Transport::Hyper,
         supabase_rest::Transport::Reqwest,
