@@ -115,19 +115,13 @@ async fn two_hundred_concurrent_records_leave_two_hundred_chained_events() {
         }
     }))
     .await;
-    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(
-        errors.is_empty(),
-        "{} errors, first {:?}",
-        errors.len(),
-        errors.first()
-    );
+    let errors = assert_no_errors(&results);
 
     let events = events(user, grant).await;
     let rows = rows(user, grant).await;
     println!(
         "new flow + audit: {CALLS} calls, {} successes, {} events ({} insert), chain break: {:?}",
-        results.len() - errors.len(),
+        results.len() - errors,
         events.len(),
         events.iter().filter(|e| e.operation == "insert").count(),
         chain_break(&events)
@@ -226,13 +220,7 @@ async fn removals_and_records_interleaved_leave_the_row_of_the_newest_event() {
         }
     }))
     .await;
-    let errors: Vec<_> = calls.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(
-        errors.is_empty(),
-        "{} errors, first {:?}",
-        errors.len(),
-        errors.first()
-    );
+    assert_no_errors(&calls);
 
     let events = events(user, grant).await;
     let rows = rows(user, grant).await;
@@ -337,4 +325,17 @@ async fn history_is_the_users_own_trail_oldest_first() {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// Fails the test with the count and the first error unless every call succeeded; returns how
+/// many failed (zero).
+fn assert_no_errors<T>(results: &[supabase_rest::Result<T>]) -> usize {
+    let errors: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        errors.is_empty(),
+        "{} errors, first {:?}",
+        errors.len(),
+        errors.first()
+    );
+    errors.len()
 }

@@ -13,23 +13,22 @@ mod wiremock_helpers;
 
 use std::time::Duration;
 
-use auth_standin::{AuthStandIn, PASSWORD};
+use auth_standin::{World, PASSWORD};
 use supabase_rest::auth::{AuthClient, Credentials};
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
 use supabase_rest::Client;
-use uuid::Uuid;
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_token_or_password_in_any_log_line_of_a_session() {
     let (captured, _guard) = wiremock_helpers::Captured::start();
 
-    let auth = AuthStandIn::start().await;
-    let standin = postgrest_standin::start(Duration::ZERO).await;
-    let user = Uuid::new_v4();
-    postgrest_standin::create_users(&[user]).await;
-    let email = format!("{user}@example.test");
-    auth.add_user(&email, user);
-    let grant = postgrest_standin::create_grants(1).await[0];
+    let World {
+        auth,
+        standin,
+        user,
+        email,
+        grant,
+    } = World::new().await;
     let auth_client = AuthClient::new(auth.uri(), "anon-key").unwrap();
 
     // A first token inside the refresh margin: the first call refreshes.

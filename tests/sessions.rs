@@ -20,47 +20,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use auth_standin::{AuthStandIn, PASSWORD};
+use auth_standin::{World, PASSWORD};
 use futures::future::join_all;
 use serde_json::json;
-use supabase_rest::auth::{token_fn, AuthClient, AuthError, AuthErrorKind, Credentials, Session};
+use supabase_rest::auth::{token_fn, AuthError, AuthErrorKind, Credentials, Session};
 use supabase_rest::grants::{InteractionAction, NewInteraction, UsersService};
 use supabase_rest::{Client, Error, RetryPolicy};
-use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-/// A signed-in user on both stand-ins, and a client of the PostgREST stand-in.
-struct World {
-    auth: AuthStandIn,
-    standin: postgrest_standin::StandIn,
-    user: Uuid,
-    email: String,
-    grant: Uuid,
-}
-
 impl World {
-    async fn new() -> World {
-        let auth = AuthStandIn::start().await;
-        let standin = postgrest_standin::start(Duration::ZERO).await;
-        let user = Uuid::new_v4();
-        postgrest_standin::create_users(&[user]).await;
-        let email = format!("{user}@example.test");
-        auth.add_user(&email, user);
-        let grant = postgrest_standin::create_grants(1).await[0];
-        World {
-            auth,
-            standin,
-            user,
-            email,
-            grant,
-        }
-    }
-
-    fn auth_client(&self) -> AuthClient {
-        AuthClient::new(self.auth.uri(), "anon-key").unwrap()
-    }
-
     async fn sign_in(&self) -> Session {
         self.auth_client()
             .sign_in_with_password(Credentials::email(&self.email, PASSWORD))

@@ -47,9 +47,6 @@ impl HyperWire {
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(90));
-        // A client talks to one project, so one scheme: a plain `http` one (local development,
-        // a private network) needs no TLS at all, and its pool skips the TLS connector's clone
-        // on every request.
         let proxies = proxy::from_env();
         let https = |tls| {
             hyper_rustls::HttpsConnectorBuilder::new()
@@ -58,6 +55,9 @@ impl HyperWire {
                 .enable_http1()
                 .enable_http2()
         };
+        // A client talks to one project, so one scheme: a plain `http` one (local development,
+        // a private network) needs no TLS at all, and its pool skips the TLS connector's clone
+        // on every request.
         let pool = match (settings.tls, &proxies) {
             (true, None) => {
                 tcp.enforce_http(false);

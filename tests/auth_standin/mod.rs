@@ -15,7 +15,7 @@ use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::postgrest_standin::{jwt, unix_now};
+use crate::postgrest_standin::{self, jwt, unix_now};
 
 pub const PASSWORD: &str = "sentinel-PASSWORD-c41d";
 
@@ -272,4 +272,37 @@ fn logout(state: &Mutex<State>, req: &Request) -> ResponseTemplate {
     let session = session_of(&bearer);
     st.revoked_sessions.insert(session);
     ResponseTemplate::new(204)
+}
+
+/// A user known to both stand-ins (Auth by email and [`PASSWORD`], PostgREST's `auth.users`),
+/// and a grant to record interactions on.
+pub struct World {
+    pub auth: AuthStandIn,
+    pub standin: postgrest_standin::StandIn,
+    pub user: Uuid,
+    pub email: String,
+    pub grant: Uuid,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let auth = AuthStandIn::start().await;
+        let standin = postgrest_standin::start(Duration::ZERO).await;
+        let user = Uuid::new_v4();
+        postgrest_standin::create_users(&[user]).await;
+        let email = format!("{user}@example.test");
+        auth.add_user(&email, user);
+        let grant = postgrest_standin::create_grants(1).await[0];
+        World {
+            auth,
+            standin,
+            user,
+            email,
+            grant,
+        }
+    }
+
+    pub fn auth_client(&self) -> supabase_rest::auth::AuthClient {
+        supabase_rest::auth::AuthClient::new(self.auth.uri(), "anon-key").unwrap()
+    }
 }
