@@ -525,7 +525,7 @@ pub struct TransportError {
 #[derive(Debug)]
 pub(crate) enum Cause {
     /// reqwest's own error (a caller's `reqwest::Client`, or the client's own under
-    /// `native-tls` or a proxy).
+    /// `native-tls` or on request).
     Reqwest(reqwest::Error),
     /// The hyper transport's: the stage it failed at, and the underlying error.
     #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
