@@ -10,6 +10,7 @@
 //! Nothing here sends anything or knows about builders.
 
 mod body;
+mod json;
 mod memo;
 mod url_parts;
 
