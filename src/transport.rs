@@ -14,7 +14,7 @@ use crate::error::{
 use crate::request::Prepared;
 use crate::response::{RawResponse, Shape};
 use crate::retry::{should_retry, RetryPolicy};
-use crate::wire::{Cut, Failure};
+use crate::wire::{Answer, Cut, Failure};
 
 fn transport(cause: Cause, method: &reqwest::Method, url: Option<&url::Url>) -> Error {
     let timeout = cause.is_timeout();
@@ -173,10 +173,11 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
             }
             request
         };
-        // The exchange's future is made inside `attempt`'s own: passed in as an argument, it
-        // would be copied once more (a few KiB on every call).
+        // The request is handed to the transport before anything is awaited, so no future
+        // keeps it (an `async fn`'s arguments stay in its state for as long as it runs).
         let inner = &run.client.inner;
-        let outcome = attempt(&inner.wire, request, &run.method, inner.max_response_bytes).await;
+        let exchange = inner.wire.send(request);
+        let outcome = attempt(exchange, &run.method, inner.max_response_bytes).await;
         if let (Some(span), Some(started)) = (&run.fields, started) {
             span.record(
                 "duration_ms",
@@ -249,12 +250,11 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
 /// One attempt: the answer's head, a redirect refused (or reported, when a caller's HTTP
 /// client followed it), the body read within its cap.
 async fn attempt(
-    wire: &crate::wire::Wire,
-    request: crate::wire::Outgoing,
+    exchange: impl Future<Output = std::result::Result<Answer, Failure>>,
     method: &reqwest::Method,
     limit: usize,
 ) -> Attempt {
-    let mut answer = match wire.send(request).await {
+    let mut answer = match exchange.await {
         Ok(a) => a,
         Err(Failure { cause, url }) => {
             return Attempt::Failed(transport(cause, method, url.as_ref()), None)

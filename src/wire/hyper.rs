@@ -7,6 +7,7 @@
 //! out on purpose: following redirects (PostgREST never redirects, and following would hand the
 //! `apikey` header to another host), cookies, decompression (the client asks for none).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,83 +89,93 @@ impl HyperWire {
         })
     }
 
-    /// Sends the request and waits for its answer's head. The attempt's limit starts now and
-    /// also bounds the body's reading ([`HyperBody`]); the head must come within the connect
-    /// and read timeouts.
-    pub(crate) async fn send(&self, request: Outgoing) -> Result<Answer, Failure> {
+    /// Sends the request; the future waits for its answer's head. The attempt's limit starts
+    /// now and also bounds the body's reading ([`HyperBody`]); the head must come within the
+    /// connect and read timeouts.
+    ///
+    /// Not an `async fn`: the request is turned into hyper's own and handed to the pool here,
+    /// so the future holds only what it waits with (an `async fn` would keep its argument, the
+    /// whole request, in its state for as long as it runs, and every caller's state with it).
+    pub(crate) fn send(
+        &self,
+        request: Outgoing,
+    ) -> impl Future<Output = Result<Answer, Failure>> + Send + 'static {
         let Outgoing {
             method,
             url,
-            headers,
+            mut headers,
             body,
             timeout,
         } = request;
         let now = Instant::now();
         let deadline = now + timeout.unwrap_or(self.timeout);
-        let Some(uri) = url.get().uri() else {
-            return Err(Failure {
-                cause: Cause::wire(Stage::Setup, "the URL is not a valid URI"),
-                url: Some(url.into_inner().into_url()),
-            });
-        };
-        let mut headers = headers;
-        // What reqwest (and Node's fetch) add when a request names no media type, so that
-        // both transports send the same bytes.
-        if let http::header::Entry::Vacant(slot) = headers.entry(http::header::ACCEPT) {
-            slot.insert(http::HeaderValue::from_static("*/*"));
-        }
-        let mut req = http::Request::new(Full::new(body.unwrap_or_default()));
-        *req.method_mut() = method;
-        *req.uri_mut() = uri;
-        *req.headers_mut() = headers;
         let head_by = deadline.min(now + self.connect_timeout + self.read_timeout);
-        if let Some(rules) = &self.proxies {
-            if let Some(value) = proxy::authorization(rules, req.uri()) {
-                req.headers_mut()
-                    .insert(http::header::PROXY_AUTHORIZATION, value);
-            }
-        }
-        let pending = match &self.pool {
-            Pool::Plain(client) => client.request(req),
-            Pool::Tls(client) => client.request(req),
-            Pool::ProxiedPlain(client) => client.request(req),
-            Pool::ProxiedTls(client) => client.request(req),
-        };
-        let response = match tokio::time::timeout_at(head_by, pending).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(e)) => {
-                let stage = if !e.is_connect() {
-                    Stage::Send
-                } else if timed_out(&e) {
-                    // As reqwest reports it: a timeout (`is_timeout`) while connecting.
-                    Stage::ConnectTimeout
-                } else {
-                    Stage::Connect
-                };
-                return Err(Failure {
-                    cause: Cause::wire(stage, e),
-                    url: Some(url.into_inner().into_url()),
-                });
-            }
-            Err(elapsed) => {
-                return Err(Failure {
-                    cause: Cause::wire(Stage::Timeout, elapsed),
-                    url: Some(url.into_inner().into_url()),
+        let read_timeout = self.read_timeout;
+        let pending = match url.get().uri() {
+            Some(uri) => {
+                // What reqwest (and Node's fetch) add when a request names no media type, so
+                // that both transports send the same bytes.
+                if let http::header::Entry::Vacant(slot) = headers.entry(http::header::ACCEPT) {
+                    slot.insert(http::HeaderValue::from_static("*/*"));
+                }
+                let mut req = http::Request::new(Full::new(body.unwrap_or_default()));
+                *req.method_mut() = method;
+                *req.uri_mut() = uri;
+                *req.headers_mut() = headers;
+                if let Some(rules) = &self.proxies {
+                    if let Some(value) = proxy::authorization(rules, req.uri()) {
+                        req.headers_mut()
+                            .insert(http::header::PROXY_AUTHORIZATION, value);
+                    }
+                }
+                Some(match &self.pool {
+                    Pool::Plain(client) => client.request(req),
+                    Pool::Tls(client) => client.request(req),
+                    Pool::ProxiedPlain(client) => client.request(req),
+                    Pool::ProxiedTls(client) => client.request(req),
                 })
             }
+            None => None,
         };
-        let (parts, body) = response.into_parts();
-        Ok(Answer {
-            status: parts.status,
-            headers: parts.headers,
-            redirected_to: None,
-            body: Body::Hyper(HyperBody {
-                body,
-                url,
-                deadline,
-                read_timeout: self.read_timeout,
-            }),
-        })
+        async move {
+            let failure = |cause| Failure {
+                cause,
+                url: Some(url.get().url().clone()),
+            };
+            let Some(pending) = pending else {
+                return Err(failure(Cause::wire(
+                    Stage::Setup,
+                    "the URL is not a valid URI",
+                )));
+            };
+            let response = match tokio::time::timeout_at(head_by, pending).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(e)) => {
+                    let stage = if !e.is_connect() {
+                        Stage::Send
+                    } else if timed_out(&e) {
+                        // As reqwest reports it: a timeout (`is_timeout`) while connecting.
+                        Stage::ConnectTimeout
+                    } else {
+                        Stage::Connect
+                    };
+                    return Err(failure(Cause::wire(stage, e)));
+                }
+                Err(elapsed) => return Err(failure(Cause::wire(Stage::Timeout, elapsed))),
+            };
+            let (parts, body) = response.into_parts();
+            Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+                redirected_to: None,
+                body: Body::Hyper(HyperBody {
+                    body,
+                    url,
+                    deadline,
+                    read_timeout,
+                }),
+            })
+        }
     }
 }
 

@@ -13,12 +13,14 @@ mod hyper;
 #[cfg(feature = "rustls")]
 mod proxy;
 
+use std::future::Future;
 use std::sync::Arc;
 #[cfg(feature = "rustls")]
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use url::Url;
@@ -264,32 +266,55 @@ impl Wire {
         }
     }
 
-    /// Sends `request` and waits for the head of its answer.
-    pub(crate) async fn send(&self, request: Outgoing) -> Result<Answer, Failure> {
+    /// Sends `request`; the future waits for the head of its answer. It holds only what the
+    /// wait needs (see `HyperWire::send`).
+    pub(crate) fn send(
+        &self,
+        request: Outgoing,
+    ) -> impl Future<Output = Result<Answer, Failure>> + Send + 'static {
         match self {
             #[cfg(feature = "rustls")]
-            Wire::Hyper(hyper) => hyper.send(request).await,
+            Wire::Hyper(hyper) => Either::Left(hyper.send(request)),
             Wire::Reqwest { client, own } => {
-                // A caller's client may follow redirects: keep the URL to notice one.
-                let sent_to = (!own).then(|| request.url.get().url().clone());
-                match client.execute(request.into_reqwest()).await {
-                    Ok(mut response) => Ok(Answer {
-                        status: response.status(),
-                        headers: std::mem::take(response.headers_mut()),
-                        redirected_to: match sent_to {
-                            Some(sent) if response.url() != &sent => {
-                                Some(Box::new((sent, response.url().clone())))
-                            }
-                            _ => None,
-                        },
-                        body: Body::Reqwest(response),
-                    }),
-                    Err(e) => Err(Failure {
-                        url: e.url().cloned(),
-                        cause: Cause::Reqwest(e.without_url()),
-                    }),
-                }
+                let exchange = reqwest_exchange(client, *own, request);
+                // Without the hyper transport, its side of `Either` is never made.
+                #[cfg(not(feature = "rustls"))]
+                let exchange =
+                    Either::<std::future::Ready<Result<Answer, Failure>>, _>::Right(exchange);
+                #[cfg(feature = "rustls")]
+                let exchange = Either::Right(exchange);
+                exchange
             }
+        }
+    }
+}
+
+/// `request` sent through reqwest; the future waits for the answer's head.
+fn reqwest_exchange(
+    client: &reqwest::Client,
+    own: bool,
+    request: Outgoing,
+) -> impl Future<Output = Result<Answer, Failure>> + Send + 'static {
+    // A caller's client may follow redirects: keep the URL to notice one.
+    let sent_to = (!own).then(|| request.url.get().url().clone());
+    let pending = client.execute(request.into_reqwest());
+    async move {
+        match pending.await {
+            Ok(mut response) => Ok(Answer {
+                status: response.status(),
+                headers: std::mem::take(response.headers_mut()),
+                redirected_to: match sent_to {
+                    Some(sent) if response.url() != &sent => {
+                        Some(Box::new((sent, response.url().clone())))
+                    }
+                    _ => None,
+                },
+                body: Body::Reqwest(response),
+            }),
+            Err(e) => Err(Failure {
+                url: e.url().cloned(),
+                cause: Cause::Reqwest(e.without_url()),
+            }),
         }
     }
 }
