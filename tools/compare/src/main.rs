@@ -177,128 +177,158 @@ impl Prepared {
     }
 }
 
+/// One client under test, and nothing of the others.
+enum Side {
+    Ours {
+        client: supabase_rest::Client,
+        users: UsersService,
+    },
+    Raw(reqwest::Client),
+    RawHyper(hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>),
+    Postgrest(postgrest::Postgrest),
+}
+
+impl Side {
+    fn new(base: &str, kind: Kind) -> Side {
+        let ours = |transport| {
+            let client = supabase_rest::Client::builder(base, API_KEY)
+                .access_token(JWT)
+                .transport(transport)
+                .build()
+                .expect("client");
+            Side::Ours {
+                users: UsersService::new(client.clone()),
+                client,
+            }
+        };
+        match kind {
+            Kind::Ours => ours(Transport::Hyper),
+            Kind::OursReqwest => ours(Transport::Reqwest),
+            Kind::Raw => Side::Raw(reqwest::Client::new()),
+            Kind::RawHyper => Side::RawHyper(
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .pool_timer(hyper_util::rt::TokioTimer::new())
+                    .build_http(),
+            ),
+            Kind::Postgrest => Side::Postgrest(
+                postgrest::Postgrest::new(format!("{base}/rest/v1"))
+                    .schema("public")
+                    .insert_header("apikey", API_KEY)
+                    .insert_header("Authorization", format!("Bearer {JWT}"))
+                    .insert_header("x-client-info", supabase_rest::CLIENT_INFO),
+            ),
+        }
+    }
+}
+
+/// The clients of a run (all of them, or the one a memory child measures) and what they send.
 struct Clients {
-    users: UsersService,
-    ours: supabase_rest::Client,
-    users_reqwest: UsersService,
-    ours_reqwest: supabase_rest::Client,
-    raw: reqwest::Client,
-    hyper: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    sides: Vec<(Kind, Side)>,
     one: Prepared,
     bulk_minimal: Prepared,
     bulk_rows: Prepared,
-    postgrest: postgrest::Postgrest,
+    /// The bulk rows; empty in a memory child that runs only the upserts.
     rows: Vec<Row>,
 }
 
 impl Clients {
-    fn new(base: &str) -> Clients {
-        let client_on = |transport| {
-            supabase_rest::Client::builder(base, API_KEY)
-                .access_token(JWT)
-                .transport(transport)
-                .build()
-                .expect("client")
-        };
-        let ours = client_on(Transport::Hyper);
-        let ours_reqwest = client_on(Transport::Reqwest);
-        let users = UsersService::new(ours.clone());
-        let rows = bulk_rows();
+    fn new(base: &str, kinds: &[Kind], with_rows: bool) -> Clients {
         // The raw clients send exactly what this crate sends: URL and headers from a build.
-        let one = users
-            .record_user_interaction(
-                user_id(),
-                NewInteraction::new(grant_id(0), InteractionAction::Saved),
-            )
-            .build()
-            .expect("build");
-        let bulk = ours
-            .from("user_interactions")
-            .upsert(&rows)
-            .on_conflict("user_id,grant_id")
-            .build()
-            .expect("build");
-        let bulk_rows = ours
-            .from("user_interactions")
-            .upsert(&rows)
-            .on_conflict("user_id,grant_id")
-            .select("*")
-            .build()
-            .expect("build");
-        let postgrest = postgrest::Postgrest::new(format!("{base}/rest/v1"))
-            .schema("public")
-            .insert_header("apikey", API_KEY)
-            .insert_header("Authorization", format!("Bearer {JWT}"))
-            .insert_header("x-client-info", supabase_rest::CLIENT_INFO);
+        // The first two rows have every key (the `columns` of the whole bulk), so the bulk
+        // requests are built from them alone: a memory child must not serialize 10,000 rows
+        // that its client never sends.
+        let prepared = {
+            let ours = supabase_rest::Client::builder(base, API_KEY)
+                .access_token(JWT)
+                .build()
+                .expect("client");
+            let sample = &bulk_rows()[..2];
+            let one = UsersService::new(ours.clone())
+                .record_user_interaction(
+                    user_id(),
+                    NewInteraction::new(grant_id(0), InteractionAction::Saved),
+                )
+                .build()
+                .expect("build");
+            let bulk = || {
+                ours.from("user_interactions")
+                    .upsert(sample)
+                    .on_conflict("user_id,grant_id")
+            };
+            [
+                one,
+                bulk().build().expect("build"),
+                bulk().select("*").build().expect("build"),
+            ]
+            .map(|r| Prepared::of(&r))
+        };
+        let [one, bulk_minimal, bulk_rows_req] = prepared;
         Clients {
-            users,
-            ours,
-            users_reqwest: UsersService::new(ours_reqwest.clone()),
-            ours_reqwest,
-            raw: reqwest::Client::new(),
-            hyper: hyper_util::client::legacy::Client::builder(
-                hyper_util::rt::TokioExecutor::new(),
-            )
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build_http(),
-            one: Prepared::of(&one),
-            bulk_minimal: Prepared::of(&bulk),
-            bulk_rows: Prepared::of(&bulk_rows),
-            postgrest,
-            rows,
+            sides: kinds.iter().map(|k| (*k, Side::new(base, *k))).collect(),
+            one,
+            bulk_minimal,
+            bulk_rows: bulk_rows_req,
+            rows: if with_rows { bulk_rows() } else { Vec::new() },
         }
     }
 
+    fn side(&self, kind: Kind) -> &Side {
+        self.sides
+            .iter()
+            .find_map(|(k, s)| (*k == kind).then_some(s))
+            .expect("a client of this kind")
+    }
+
     /// Raw reqwest: the prepared request with `body`; the answer's bytes.
-    async fn raw_send(&self, p: &Prepared, body: Vec<u8>) -> Bytes {
+    async fn raw_send(client: &reqwest::Client, p: &Prepared, body: Vec<u8>) -> Bytes {
         let mut req = reqwest::Request::new(reqwest::Method::POST, p.url.clone());
         *req.headers_mut() = p.headers.clone();
         *req.body_mut() = Some(body.into());
-        let resp = self.raw.execute(req).await.expect("raw send");
+        let resp = client.execute(req).await.expect("raw send");
         assert!(resp.status().is_success(), "{}", resp.status());
         resp.bytes().await.expect("raw body")
     }
 
     /// Raw hyper: the same.
-    async fn hyper_send(&self, p: &Prepared, body: Vec<u8>) -> Bytes {
+    async fn hyper_send(
+        client: &hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+        p: &Prepared,
+        body: Vec<u8>,
+    ) -> Bytes {
         let mut req = http::Request::new(Full::new(Bytes::from(body)));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = p.uri.clone();
         *req.headers_mut() = p.headers.clone();
-        let resp = self.hyper.request(req).await.expect("hyper send");
+        let resp = client.request(req).await.expect("hyper send");
         assert!(resp.status().is_success(), "{}", resp.status());
-        resp.into_body().collect().await.expect("hyper body").to_bytes()
+        resp.into_body()
+            .collect()
+            .await
+            .expect("hyper body")
+            .to_bytes()
     }
 
     async fn upsert(&self, kind: Kind, n: u64) -> UserInteraction {
         let json = || serde_json::to_vec(&row(n)).expect("json");
-        match kind {
-            Kind::Ours | Kind::OursReqwest => {
-                let users = if kind == Kind::Ours {
-                    &self.users
-                } else {
-                    &self.users_reqwest
-                };
-                users
-                    .record_user_interaction(
-                        user_id(),
-                        NewInteraction::new(grant_id(n), InteractionAction::Saved),
-                    )
-                    .await
-                    .expect("supabase-rest upsert")
-            }
-            Kind::Raw => {
-                let body = self.raw_send(&self.one, json()).await;
+        match self.side(kind) {
+            Side::Ours { users, .. } => users
+                .record_user_interaction(
+                    user_id(),
+                    NewInteraction::new(grant_id(n), InteractionAction::Saved),
+                )
+                .await
+                .expect("supabase-rest upsert"),
+            Side::Raw(client) => {
+                let body = Self::raw_send(client, &self.one, json()).await;
                 serde_json::from_slice(&body).expect("raw decode")
             }
-            Kind::RawHyper => {
-                let body = self.hyper_send(&self.one, json()).await;
+            Side::RawHyper(client) => {
+                let body = Self::hyper_send(client, &self.one, json()).await;
                 serde_json::from_slice(&body).expect("hyper decode")
             }
-            Kind::Postgrest => {
+            Side::Postgrest(postgrest) => {
                 let body = serde_json::to_string(&row(n)).expect("json");
-                let resp = self
-                    .postgrest
+                let resp = postgrest
                     .from("user_interactions")
                     .upsert(body)
                     .on_conflict("user_id,grant_id")
@@ -314,14 +344,6 @@ impl Clients {
         }
     }
 
-    fn ours_of(&self, kind: Kind) -> &supabase_rest::Client {
-        if kind == Kind::Ours {
-            &self.ours
-        } else {
-            &self.ours_reqwest
-        }
-    }
-
     /// One bulk upsert of the rows; with `rows`, the answer is the rows, decoded. Returns how
     /// many rows came back.
     async fn bulk(&self, kind: Kind, rows: bool) -> usize {
@@ -331,40 +353,34 @@ impl Clients {
                 .expect("rows")
                 .len()
         };
-        match (kind, rows) {
-            (Kind::Ours | Kind::OursReqwest, false) => {
-                self.ours_of(kind)
+        let prepared = if rows {
+            &self.bulk_rows
+        } else {
+            &self.bulk_minimal
+        };
+        let answer = match self.side(kind) {
+            Side::Ours { client, .. } => {
+                let upsert = client
                     .from("user_interactions")
                     .upsert(&self.rows)
-                    .on_conflict("user_id,grant_id")
-                    .await
-                    .expect("supabase-rest bulk");
-                0
+                    .on_conflict("user_id,grant_id");
+                return if rows {
+                    upsert
+                        .select("*")
+                        .returns::<UserInteraction>()
+                        .await
+                        .expect("supabase-rest bulk rows")
+                        .len()
+                } else {
+                    upsert.await.expect("supabase-rest bulk");
+                    0
+                };
             }
-            (Kind::Ours | Kind::OursReqwest, true) => self
-                .ours_of(kind)
-                .from("user_interactions")
-                .upsert(&self.rows)
-                .on_conflict("user_id,grant_id")
-                .select("*")
-                .returns::<UserInteraction>()
-                .await
-                .expect("supabase-rest bulk rows")
-                .len(),
-            (Kind::Raw, false) => {
-                self.raw_send(&self.bulk_minimal, json()).await;
-                0
-            }
-            (Kind::Raw, true) => decode(&self.raw_send(&self.bulk_rows, json()).await),
-            (Kind::RawHyper, false) => {
-                self.hyper_send(&self.bulk_minimal, json()).await;
-                0
-            }
-            (Kind::RawHyper, true) => decode(&self.hyper_send(&self.bulk_rows, json()).await),
-            (Kind::Postgrest, _) => {
+            Side::Raw(client) => Self::raw_send(client, prepared, json()).await,
+            Side::RawHyper(client) => Self::hyper_send(client, prepared, json()).await,
+            Side::Postgrest(postgrest) => {
                 let body = serde_json::to_string(&self.rows).expect("json");
-                let resp = self
-                    .postgrest
+                let resp = postgrest
                     .from("user_interactions")
                     .upsert(body)
                     .on_conflict("user_id,grant_id")
@@ -372,13 +388,13 @@ impl Clients {
                     .await
                     .expect("postgrest bulk");
                 assert!(resp.status().is_success(), "{}", resp.status());
-                let body = resp.bytes().await.expect("postgrest bulk body");
-                if rows {
-                    decode(&body)
-                } else {
-                    0
-                }
+                resp.bytes().await.expect("postgrest bulk body")
             }
+        };
+        if rows {
+            decode(&answer)
+        } else {
+            0
         }
     }
 
@@ -449,32 +465,34 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `--rss <client> <server-addr> <requests> <upserts|bulk>`: those workloads once for one
-/// client, in this process alone; prints its peak RSS in KiB.
+/// `--rss <client|none> <server-addr> <requests> <upserts|bulk>`: those workloads once for one
+/// client, built alone in this process; prints its peak RSS in KiB. `none` builds no client
+/// and runs nothing: the baseline (runtime, the prepared requests, for `bulk` the rows).
 fn rss_child(kind: &str, addr: &str, requests: u64, phase: &str) {
-    let kind = KINDS
-        .into_iter()
-        .find(|k| k.arg() == kind)
-        .expect("client name");
+    let kind = KINDS.into_iter().find(|k| k.arg() == kind);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let clients = Clients::new(&format!("http://{addr}"));
-    let workloads = if phase == "bulk" { 2..4 } else { 0..2 };
-    for w in workloads {
-        clients.run(&rt, kind, w, requests);
+    let bulk = phase == "bulk";
+    let clients = Clients::new(&format!("http://{addr}"), kind.as_slice(), bulk);
+    if let Some(kind) = kind {
+        let workloads = if bulk { 2..4 } else { 0..2 };
+        for w in workloads {
+            clients.run(&rt, kind, w, requests);
+        }
     }
     println!("{}", peak_rss_kib());
 }
 
-/// Peak RSS (KiB) of `kind` running the upserts, then of it running the bulk upserts, each in
-/// a fresh process.
-fn rss_of(kind: Kind, addr: &str, requests: u64) -> [Option<u64>; 2] {
+/// Peak RSS (KiB) of `kind` (`None`: the baseline) running the upserts, then of it running
+/// the bulk upserts, each in a fresh process.
+fn rss_of(kind: Option<Kind>, addr: &str, requests: u64) -> [Option<u64>; 2] {
     ["upserts", "bulk"].map(|phase| {
         let exe = std::env::current_exe().ok()?;
+        let name = kind.map_or("none", Kind::arg);
         let out = Command::new(exe)
-            .args(["--rss", kind.arg(), addr, &requests.to_string(), phase])
+            .args(["--rss", name, addr, &requests.to_string(), phase])
             .output()
             .ok()?;
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
@@ -600,7 +618,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let clients = Clients::new(&base);
+    let clients = Clients::new(&base, &KINDS, true);
 
     // Same answer from every client; warm pools (IN_FLIGHT connections each).
     rt.block_on(async {
@@ -632,8 +650,9 @@ fn main() {
     }
     let rss: Vec<[Option<u64>; 2]> = KINDS
         .iter()
-        .map(|k| rss_of(*k, &addr, requests))
+        .map(|k| rss_of(Some(*k), &addr, requests))
         .collect();
+    let baseline = rss_of(None, &addr, requests);
 
     // The Rust clients run in the same rounds: a ratio is the median of the per-round ratios,
     // so that drift of this shared machine between rounds cancels out.
@@ -655,6 +674,8 @@ fn main() {
         ratios: Vec<f64>,
         to_hyper: Vec<f64>,
         rss: [Option<u64>; 2],
+        /// A Rust client: its memory above the Rust baseline means something.
+        rust: bool,
     }
     let mut lines: Vec<Line> = KINDS
         .iter()
@@ -668,11 +689,14 @@ fn main() {
                     wall: median(w.clone()),
                 })
                 .collect(),
-            ratios: (0..WORKLOADS.len()).map(|w| per_round(k, raw_at, w)).collect(),
+            ratios: (0..WORKLOADS.len())
+                .map(|w| per_round(k, raw_at, w))
+                .collect(),
             to_hyper: (0..WORKLOADS.len())
                 .map(|w| per_round(k, hyper_at, w))
                 .collect(),
             rss: rss[k],
+            rust: true,
         })
         .collect();
     if js {
@@ -682,32 +706,28 @@ fn main() {
             lines.push(Line {
                 name: "supabase-js (node)".to_owned(),
                 ratios: costs.iter().zip(raw).map(|(c, r)| c.cpu / r.cpu).collect(),
-                to_hyper: costs.iter().zip(hyper).map(|(c, r)| c.cpu / r.cpu).collect(),
+                to_hyper: costs
+                    .iter()
+                    .zip(hyper)
+                    .map(|(c, r)| c.cpu / r.cpu)
+                    .collect(),
                 costs,
                 rss: js_rss,
+                rust: false,
             });
         }
     }
     drop(server);
 
     println!(
-        "{requests} single-row upserts returning the row (sequential, then {IN_FLIGHT} in flight); one bulk upsert of {BULK_ROWS} rows (x{BULK_REPEATS}), without and with representation. Client CPU per workload (s for the upserts, ms per bulk request), medians of {rounds} rounds; ratio = CPU / raw reqwest's (Rust clients: median of per-round ratios; node: ratio of medians), [in brackets: / raw hyper's]. Peak RSS: the client alone in a process of its own, the upserts once (then, in another, the bulk upserts once).\n"
+        "{requests} single-row upserts returning the row (sequential, then {IN_FLIGHT} in flight); one bulk upsert of {BULK_ROWS} rows (x{BULK_REPEATS}), without and with representation. Client CPU per workload (s for the upserts, ms per bulk request), medians of {rounds} rounds; ratio = CPU / raw reqwest's (Rust clients: median of per-round ratios; node: ratio of medians), [in brackets: / raw hyper's].\n"
     );
-    println!("| client | sequential: CPU s | req/s | ratio | {IN_FLIGHT} in flight: CPU s | req/s | ratio | bulk minimal: CPU ms | ratio | bulk rows: CPU ms | ratio | peak RSS, upserts: MiB | ratio | peak RSS, bulk: MiB | ratio |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let raw_rss = lines[raw_at].rss;
+    println!("| client | sequential: CPU s | req/s | ratio | {IN_FLIGHT} in flight: CPU s | req/s | ratio | bulk minimal: CPU ms | ratio | bulk rows: CPU ms | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in &lines {
         let r = |w: usize| format!("{:.2} [{:.2}]", l.ratios[w], l.to_hyper[w]);
-        let rss = |phase: usize| match (l.rss[phase], raw_rss[phase]) {
-            (Some(x), Some(y)) => format!(
-                "{:.1} | {:.2}",
-                x as f64 / 1024.0,
-                x as f64 / y as f64
-            ),
-            _ => "? | ?".to_owned(),
-        };
         println!(
-            "| {} | {:.3} | {:.0} | {} | {:.3} | {:.0} | {} | {:.1} | {} | {:.1} | {} | {} | {} |",
+            "| {} | {:.3} | {:.0} | {} | {:.3} | {:.0} | {} | {:.1} | {} | {:.1} | {} |",
             l.name,
             l.costs[0].cpu,
             requests as f64 / l.costs[0].wall,
@@ -719,8 +739,32 @@ fn main() {
             r(2),
             l.costs[3].cpu * 1e3,
             r(3),
-            rss(0),
-            rss(1),
         );
+    }
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "\nPeak RSS (VmHWM) of each client alone in a process of its own: the upserts once, then (in another) the bulk upserts once; ratio = / raw reqwest's. Above the baseline: less the peak of the same process building no client and sending nothing ({} MiB for the upserts, {} MiB for the bulk, whose rows it holds).\n",
+        baseline[0].map_or("?".to_owned(), |k| format!("{:.1}", mib(k))),
+        baseline[1].map_or("?".to_owned(), |k| format!("{:.1}", mib(k))),
+    );
+    println!("| client | upserts: MiB | ratio | above the baseline: MiB | ratio | bulk: MiB | ratio | above the baseline: MiB | ratio |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let raw_rss = lines[raw_at].rss;
+    for l in &lines {
+        let rss = |phase: usize| {
+            let (Some(x), Some(y)) = (l.rss[phase], raw_rss[phase]) else {
+                return "? | ? | ? | ?".to_owned();
+            };
+            let own = |v: u64| baseline[phase].map(|b| v.saturating_sub(b));
+            let above = match (own(x), own(y)) {
+                _ if !l.rust => "- | -".to_owned(),
+                (Some(a), Some(b)) if b > 0 => {
+                    format!("{:.1} | {:.2}", mib(a), a as f64 / b as f64)
+                }
+                _ => "? | ?".to_owned(),
+            };
+            format!("{:.1} | {:.2} | {above}", mib(x), x as f64 / y as f64)
+        };
+        println!("| {} | {} | {} |", l.name, rss(0), rss(1));
     }
 }
