@@ -203,8 +203,15 @@ impl Shape for Head {
     }
 }
 
+/// The body as JSON. It is checked to be UTF-8 once, as a whole: `serde_json::from_slice`
+/// checks every string on its own, which was an eighth of decoding 10,000 rows. A body that is
+/// not UTF-8 goes to `from_slice`, which says where it is not.
 fn json<T: DeserializeOwned>(raw: &RawResponse) -> Result<T> {
-    serde_json::from_slice(&raw.body).map_err(|e| DecodeError::json(raw.status, &raw.body, e))
+    let parsed = match std::str::from_utf8(&raw.body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&raw.body),
+    };
+    parsed.map_err(|e| DecodeError::json(raw.status, &raw.body, e))
 }
 
 impl<T: DeserializeOwned + Send + 'static> Shape for Rows<T> {
@@ -417,6 +424,43 @@ mod tests {
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        }
+    }
+
+    /// Decoding checks UTF-8 once for the whole body, and still finds what `from_slice` finds:
+    /// the same values, and the same error (with its place) for a body that is not UTF-8.
+    #[test]
+    fn json_is_decoded_as_from_slice_decodes_it() {
+        let bodies: [&[u8]; 5] = [
+            b"[{\"a\":\"caf\\u00e9\",\"b\":\"\xc3\xa9\",\"c\":[1,2.5,null]}]",
+            b"[\"\xff\"]",
+            b"[\"ok\", \"\xe9\"]",
+            b"[1, 2,",
+            b"\xef\xbb\xbf[1]",
+        ];
+        for body in bodies {
+            let at = RawResponse {
+                status: StatusCode::OK,
+                headers: HeaderMap::new(),
+                body: bytes::Bytes::copy_from_slice(body),
+            };
+            let ours = json::<serde_json::Value>(&at).map_err(|e| {
+                // The error and its causes, as one text.
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text = format!("{text}: {c}");
+                    cause = c.source();
+                }
+                text
+            });
+            let theirs =
+                serde_json::from_slice::<serde_json::Value>(body).map_err(|e| e.to_string());
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(a), Err(b)) => assert!(a.contains(b.as_str()), "{a} / {b}"),
+                _ => panic!("{ours:?} / {theirs:?}"),
+            }
         }
     }
 
