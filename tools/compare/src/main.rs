@@ -499,6 +499,55 @@ fn rss_of(kind: Option<Kind>, addr: &str, requests: u64) -> [Option<u64>; 2] {
     })
 }
 
+/// `--calls <client> <sequential|in-flight|bulk|bulk-rows> <count>`: that workload, `count`
+/// requests of it, for one client built alone; nothing is timed. For instruction counts that
+/// do not drift with the machine, run it under callgrind twice and take the difference:
+///
+/// ```text
+/// valgrind --tool=callgrind supabase-rest-compare --calls ours in-flight 2000
+/// valgrind --tool=callgrind supabase-rest-compare --calls ours in-flight 4000
+/// ```
+///
+/// (Instructions per request = the difference / 2000; callgrind follows only this process, not
+/// the server it starts.)
+fn calls_child(args: &[String]) {
+    let usage = "--calls <client> <sequential|in-flight|bulk|bulk-rows> <count>";
+    let (Some(kind), Some(workload), Some(count)) = (
+        args.first()
+            .and_then(|a| KINDS.into_iter().find(|k| k.arg() == a.as_str())),
+        args.get(1).and_then(|w| {
+            ["sequential", "in-flight", "bulk", "bulk-rows"]
+                .iter()
+                .position(|x| x == w)
+        }),
+        args.get(2).and_then(|n| n.parse::<u64>().ok()),
+    ) else {
+        eprintln!(
+            "usage: {usage}; clients: {}",
+            KINDS.map(Kind::arg).join(", ")
+        );
+        std::process::exit(2);
+    };
+    let server = server::ServerProcess::start().expect("start the loopback server");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let clients = Clients::new(&format!("http://{}", server.addr), &[kind], workload >= 2);
+    rt.block_on(async {
+        match workload {
+            0 => drive(count, 1, |n| clients.upsert(kind, n)).await,
+            1 => drive(count, IN_FLIGHT, |n| clients.upsert(kind, n)).await,
+            _ => {
+                for _ in 0..count {
+                    clients.bulk(kind, workload == 3).await;
+                }
+            }
+        }
+    });
+    drop(server);
+}
+
 #[derive(Debug, Deserialize)]
 struct JsLine {
     workload: String,
@@ -592,6 +641,11 @@ fn main() {
             requests,
             argv.get(4).map_or("upserts", String::as_str),
         );
+        return;
+    }
+
+    if argv.first().map(String::as_str) == Some("--calls") {
+        calls_child(&argv[1..]);
         return;
     }
 
