@@ -87,9 +87,11 @@ impl Writer {
         row
     }
 
+    /// Closes as many arrays and objects as `bytes` has bytes (`]`, or `]}` for the array of
+    /// a tuple variant and its object).
     #[inline]
     fn close(&mut self, bytes: &[u8]) {
-        self.open -= 1;
+        self.open -= bytes.len();
         self.buf.extend_from_slice(bytes);
     }
 
@@ -283,6 +285,31 @@ fn same(a: &str, b: &str) -> bool {
         }
 }
 
+/// The integer methods of a serializer, each written by `CompactFormatter` through
+/// `self.$via(..)`: as they are in a value, in quotes in a map key.
+macro_rules! integers {
+    ($via:ident) => {
+        integers! { @$via:
+            serialize_i8(i8) => write_i8;
+            serialize_i16(i16) => write_i16;
+            serialize_i32(i32) => write_i32;
+            serialize_i64(i64) => write_i64;
+            serialize_i128(i128) => write_i128;
+            serialize_u8(u8) => write_u8;
+            serialize_u16(u16) => write_u16;
+            serialize_u32(u32) => write_u32;
+            serialize_u64(u64) => write_u64;
+            serialize_u128(u128) => write_u128;
+        }
+    };
+    (@$via:ident: $($method:ident($ty:ty) => $write:ident;)*) => {$(
+        #[inline]
+        fn $method(self, v: $ty) -> Result<()> {
+            self.$via(|b| CompactFormatter.$write(b, v))
+        }
+    )*};
+}
+
 /// An array in progress (a sequence, tuple, or the array of a tuple variant).
 struct Array<'w> {
     w: &'w mut Writer,
@@ -364,49 +391,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<()> {
-        self.number(|b| CompactFormatter.write_i8(b, v))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<()> {
-        self.number(|b| CompactFormatter.write_i16(b, v))
-    }
-
-    #[inline]
-    fn serialize_i32(self, v: i32) -> Result<()> {
-        self.number(|b| CompactFormatter.write_i32(b, v))
-    }
-
-    #[inline]
-    fn serialize_i64(self, v: i64) -> Result<()> {
-        self.number(|b| CompactFormatter.write_i64(b, v))
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<()> {
-        self.number(|b| CompactFormatter.write_i128(b, v))
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<()> {
-        self.number(|b| CompactFormatter.write_u8(b, v))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<()> {
-        self.number(|b| CompactFormatter.write_u16(b, v))
-    }
-
-    #[inline]
-    fn serialize_u32(self, v: u32) -> Result<()> {
-        self.number(|b| CompactFormatter.write_u32(b, v))
-    }
-
-    #[inline]
-    fn serialize_u64(self, v: u64) -> Result<()> {
-        self.number(|b| CompactFormatter.write_u64(b, v))
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<()> {
-        self.number(|b| CompactFormatter.write_u128(b, v))
-    }
+    integers!(number);
 
     /// NaN and the infinities are `null`, as in `serde_json`.
     fn serialize_f32(self, v: f32) -> Result<()> {
@@ -598,61 +583,32 @@ impl<'w> ser::Serializer for &'w mut Writer {
     }
 }
 
-impl ser::SerializeSeq for Array<'_> {
-    type Ok = ();
-    type Error = Error;
+/// The serde traits of an array in progress: each element written the same way.
+macro_rules! array_traits {
+    ($($name:ident: $method:ident;)*) => {$(
+        impl ser::$name for Array<'_> {
+            type Ok = ();
+            type Error = Error;
 
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.element(value)
-    }
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+                self.element(value)
+            }
 
-    #[inline]
-    fn end(self) -> Result<()> {
-        self.w.close(self.close);
-        Ok(())
-    }
+            #[inline]
+            fn end(self) -> Result<()> {
+                self.w.close(self.close);
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<()> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Array<'_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<()> {
-        // The array and the variant's object.
-        self.w.open -= 1;
-        ser::SerializeSeq::end(self)
-    }
+array_traits! {
+    SerializeSeq: serialize_element;
+    SerializeTuple: serialize_element;
+    SerializeTupleStruct: serialize_field;
+    SerializeTupleVariant: serialize_field;
 }
 
 impl ser::SerializeMap for Object<'_> {
@@ -721,8 +677,6 @@ impl ser::SerializeStructVariant for Object<'_> {
     }
 
     fn end(self) -> Result<()> {
-        // The object and the variant's object.
-        self.w.open -= 1;
         ser::SerializeMap::end(self)
     }
 }
@@ -859,48 +813,10 @@ impl ser::Serializer for MapKey<'_> {
         value.serialize(self)
     }
 
+    integers!(quoted);
+
     fn serialize_bool(self, v: bool) -> Result<()> {
         self.quoted(|b| CompactFormatter.write_bool(b, v))
-    }
-
-    fn serialize_i8(self, v: i8) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_i8(b, v))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_i16(b, v))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_i32(b, v))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_i64(b, v))
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_i128(b, v))
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_u8(b, v))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_u16(b, v))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_u32(b, v))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_u64(b, v))
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<()> {
-        self.quoted(|b| CompactFormatter.write_u128(b, v))
     }
 
     fn serialize_f32(self, v: f32) -> Result<()> {
