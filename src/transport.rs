@@ -194,9 +194,12 @@ async fn attempts<S: Shape>(mut run: Run) -> Result<S::Output> {
                     bytes = raw.body.len(),
                     "response"
                 );
-                for warning in raw.headers.get_all(WARNING) {
-                    let text = String::from_utf8_lossy(warning.as_bytes());
-                    tracing::warn!(warning = %Escaped(&text), "the server warned about this request");
+                // Looked up only when the event would be seen.
+                if tracing::enabled!(tracing::Level::WARN) {
+                    for warning in raw.headers.get_all(WARNING) {
+                        let text = String::from_utf8_lossy(warning.as_bytes());
+                        tracing::warn!(warning = %Escaped(&text), "the server warned about this request");
+                    }
                 }
                 return S::decode(raw);
             }

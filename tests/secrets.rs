@@ -1,6 +1,6 @@
 //! Secrets never appear in `Debug`, `Display` or any tracing event, on the success, failure,
-//! retry and timeout paths (captured at TRACE level); and each request gets one span carrying
-//! method, target, attempt, status, duration and PostgREST code.
+//! retry and timeout paths (captured at TRACE level); each request gets one span carrying
+//! method, target, attempt, status, duration and PostgREST code; a server's `Warning` is logged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -56,6 +56,15 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
         .mount(&server)
         .await;
 
+    Mock::given(path("/rest/v1/warned"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!([]))
+                .insert_header("warning", r#"299 PostgREST/13 "an alias is ignored""#),
+        )
+        .mount(&server)
+        .await;
+
     let (captured, _guard) = wiremock_helpers::Captured::start();
 
     let client = Client::builder(server.uri(), KEY)
@@ -78,6 +87,8 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
     debug_texts.push(err.to_string());
     // retry then success
     user.from("flaky").select("*").await.unwrap();
+    // a success that PostgREST warned about
+    user.from("warned").select("*").await.unwrap();
     // timeout (and its retry)
     let err = user
         .from("slow")
@@ -126,7 +137,7 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
         .collect();
     assert_eq!(
         closes.len(),
-        5,
+        6,
         "one span per call, retries inside it:\n{logs}"
     );
     let flaky = closes.iter().find(|l| l.contains("target=flaky")).unwrap();
@@ -141,6 +152,13 @@ async fn no_secret_in_any_event_or_debug_output_on_every_path() {
     assert!(
         denied.contains("status=401") && denied.contains("code=\"PGRST301\""),
         "{denied}"
+    );
+    // A server's warning is logged at WARN, as sent.
+    assert!(
+        logs.lines().any(|l| l.contains(" WARN ")
+            && l.contains("the server warned about this request")
+            && l.contains(r#"warning=299 PostgREST/13 "an alias is ignored""#)),
+        "{logs}"
     );
     // Bodies are never logged.
     assert!(!logs.contains("JWSInvalidSignature\"") || !logs.contains("INFO"));
