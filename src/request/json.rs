@@ -101,7 +101,8 @@ impl Writer {
         self.done += 1;
         if self.done == 8 && self.total > self.done {
             let len = self.buf.len();
-            let estimate = len / self.done * self.total;
+            // Saturating: `total` is what the value's `Serialize` says, which may be anything.
+            let estimate = (len / self.done).saturating_mul(self.total);
             let estimate = estimate.saturating_add(estimate / 8);
             if estimate > self.buf.capacity() {
                 // Only a guess: if memory is short, doubling takes over.
@@ -1062,6 +1063,19 @@ mod tests {
             }
         }
         exact(&Odd(20));
+        // A sequence that claims more elements than memory could hold.
+        struct Boastful;
+        impl Serialize for Boastful {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                use serde::ser::SerializeSeq;
+                let mut seq = s.serialize_seq(Some(usize::MAX))?;
+                for n in 0..20u64 {
+                    seq.serialize_element(&[("id", n)].into_iter().collect::<BTreeMap<_, _>>())?;
+                }
+                seq.end()
+            }
+        }
+        exact(&Boastful);
         exact(&[Odd(0), Odd(3)]);
     }
 
