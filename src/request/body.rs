@@ -259,6 +259,24 @@ mod tests {
         same_as_scan(&[1u8, 2, 3]);
     }
 
+    /// Rows with many different keys, in changing orders: past the first few dozen keys they
+    /// are found through an index, with the same first-seen order as the byte scan.
+    #[test]
+    fn many_different_keys_keep_their_first_seen_order() {
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> = (0..300u64)
+            .map(|n| {
+                (0..7u64)
+                    .map(|i| {
+                        let key = format!("k{}", (n * 7 + i * 131) % 500);
+                        (key, json!(i))
+                    })
+                    .collect()
+            })
+            .collect();
+        let columns = same_as_scan(&rows).unwrap();
+        assert!(columns.matches(',').count() > 300, "{columns}");
+    }
+
     #[test]
     fn large_arrays_are_sized_once_and_written_exactly() {
         let rows: Vec<Row<'_>> = (0..5_000)

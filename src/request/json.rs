@@ -237,6 +237,10 @@ struct Keys {
     /// Where the current row's next key most likely sits in `list` (rows of one type write the
     /// same keys in the same order, so this is usually the only comparison).
     cursor: usize,
+    /// Each key's place in `list`, once there are more than [`Keys::SCAN_LIMIT`]: rows with
+    /// many different keys (maps built from user data) must not cost a scan of all the keys
+    /// seen so far per key.
+    index: Option<std::collections::HashMap<String, usize>>,
 }
 
 impl Keys {
@@ -254,15 +258,28 @@ impl Keys {
         }
     }
 
+    /// Keys looked for by a scan of `list`; past that, through `index`.
+    const SCAN_LIMIT: usize = 32;
+
     /// The rest of [`Self::note`]: a key out of the usual order, or new.
     #[inline(never)]
     fn note_other(&mut self, key: &str) {
-        match self.list.iter().position(|k| k == key) {
-            Some(at) => self.cursor = at + 1,
-            None => {
-                self.list.push(key.to_owned());
-                self.cursor = self.list.len();
-            }
+        let found = match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.list.iter().position(|k| k == key),
+        };
+        if let Some(at) = found {
+            self.cursor = at + 1;
+            return;
+        }
+        if let Some(index) = &mut self.index {
+            index.insert(key.to_owned(), self.list.len());
+        }
+        self.list.push(key.to_owned());
+        self.cursor = self.list.len();
+        if self.index.is_none() && self.list.len() > Self::SCAN_LIMIT {
+            let index = self.list.iter().enumerate().map(|(at, k)| (k.clone(), at));
+            self.index = Some(index.collect());
         }
     }
 }
