@@ -213,30 +213,19 @@ fn main() {
         };
         let title = format!("loopback CPU, {count} upserts {name}");
         eprintln!("{title}:");
-        report(
-            "  supabase_rest (hyper) / raw reqwest",
-            "client CPU",
-            &ratio_of(ours, raw),
-            0.80,
-        );
-        report(
-            "  supabase_rest (hyper) / raw hyper",
-            "client CPU",
-            &ratio_of(ours, raw_hyper),
-            1.05,
-        );
-        report(
-            "  supabase_rest (reqwest transport) / raw reqwest",
-            "client CPU",
-            &ratio_of(ours_reqwest, raw),
-            1.05,
-        );
-        report(
-            "  raw hyper / raw reqwest",
-            "client CPU",
-            &ratio_of(raw_hyper, raw),
-            1.00,
-        );
+        for (label, a, b, target) in [
+            ("  supabase_rest (hyper) / raw reqwest", ours, raw, 0.80),
+            ("  supabase_rest (hyper) / raw hyper", ours, raw_hyper, 1.05),
+            (
+                "  supabase_rest (reqwest transport) / raw reqwest",
+                ours_reqwest,
+                raw,
+                1.05,
+            ),
+            ("  raw hyper / raw reqwest", raw_hyper, raw, 1.00),
+        ] {
+            report(label, "client CPU", &ratio_of(a, b), target);
+        }
         let count_f = count as f64;
         let rate = |w: &mut Vec<f64>| count_f / common::median(w);
         eprintln!(

@@ -107,6 +107,14 @@ struct Grant {
     title: String,
 }
 
+async fn grants(client: &Client) -> supabase_rest::Result<Vec<Grant>> {
+    client
+        .from("grants")
+        .select("id,title")
+        .returns::<Grant>()
+        .await
+}
+
 fn set_env(name: &str, value: &str) {
     // Edition 2021: setting the environment is safe here, and this binary has one test.
     std::env::set_var(name, value);
@@ -121,23 +129,33 @@ async fn both_transports_use_the_environments_proxies() {
     let proxy_url = format!("http://grants-app:proxy-secret@{proxy}");
     // "grants-app:proxy-secret", base64: what the proxy must be shown.
     let expected_auth = Some("Basic Z3JhbnRzLWFwcDpwcm94eS1zZWNyZXQ=".to_owned());
+    // The https origin (through a tunnel, or directly), and plain http to a port where
+    // nothing listens (an answer can only come from the proxy). No retries: one attempt each.
+    let to_origin = |transport| {
+        Client::builder(format!("https://localhost:{port}"), "anon-key-secret")
+            .transport(transport)
+            .add_root_certificate(origin.ca.clone())
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap()
+    };
+    let to_closed_port = |transport| {
+        Client::builder("http://127.0.0.1:9", "anon-key-secret")
+            .transport(transport)
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap()
+    };
     set_env("HTTPS_PROXY", &proxy_url);
     set_env("HTTP_PROXY", &proxy_url);
     set_env("NO_PROXY", "");
 
     for transport in [Transport::Hyper, Transport::Reqwest] {
         // https: an authenticated CONNECT tunnel, TLS to the origin inside it.
-        let client = Client::builder(format!("https://localhost:{port}"), "anon-key-secret")
-            .transport(transport)
-            .add_root_certificate(origin.ca.clone())
-            .build()
-            .unwrap();
+        let client = to_origin(transport);
         assert!(!format!("{client:?}").contains("proxy-secret"));
         let before = origin.seen.lock().unwrap().len();
-        let rows: Vec<Grant> = client
-            .from("grants")
-            .select("id,title")
-            .returns::<Grant>()
+        let rows = grants(&client)
             .await
             .unwrap_or_else(|e| panic!("{transport:?} over the tunnel: {e}"));
         assert_eq!(rows.len(), 1);
@@ -156,11 +174,7 @@ async fn both_transports_use_the_environments_proxies() {
 
         // Plain http: the request goes to the proxy in absolute form (nothing listens on the
         // origin's port 9, so an answer can only come from the proxy).
-        let client = Client::builder("http://127.0.0.1:9", "anon-key-secret")
-            .transport(transport)
-            .build()
-            .unwrap();
-        let rows: Vec<serde_json::Value> = client
+        let rows: Vec<serde_json::Value> = to_closed_port(transport)
             .from("grants")
             .select("id")
             .await
@@ -178,24 +192,11 @@ async fn both_transports_use_the_environments_proxies() {
     set_env("NO_PROXY", "localhost,127.0.0.1");
     let asked_before = asked.lock().unwrap().len();
     for transport in [Transport::Hyper, Transport::Reqwest] {
-        let client = Client::builder(format!("https://localhost:{port}"), "anon-key-secret")
-            .transport(transport)
-            .add_root_certificate(origin.ca.clone())
-            .retry(RetryPolicy::none())
-            .build()
-            .unwrap();
-        let rows: Vec<Grant> = client
-            .from("grants")
-            .select("id,title")
-            .returns::<Grant>()
+        let rows = grants(&to_origin(transport))
             .await
             .unwrap_or_else(|e| panic!("{transport:?} direct: {e}"));
         assert_eq!(rows.len(), 1);
-        let err = Client::builder("http://127.0.0.1:9", "anon-key-secret")
-            .transport(transport)
-            .retry(RetryPolicy::none())
-            .build()
-            .unwrap()
+        let err = to_closed_port(transport)
             .from("grants")
             .select("id")
             .await
